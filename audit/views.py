@@ -1,0 +1,109 @@
+"""Operation record pages of the partner portal: the list, one record, the CSV export."""
+import json
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from audit.export import records_csv_response
+from audit.forms import RecordFilterForm
+from audit.selectors import filter_records, record_for_member, records_visible_to
+from partnercenter.access import member_permission_required
+from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
+
+MINE, RESELLERS = "mine", "resellers"
+# Newest first. Ids only grow, so records written while someone pages through the list land
+# before page one and never shift the later pages.
+ORDERING = ["-id"]
+
+
+def _tab(request) -> str:
+    wanted = request.GET.get("tab") == RESELLERS
+    return RESELLERS if wanted and request.user.partner.is_distributor else MINE
+
+
+def _filtered(request, tab: str):
+    """The filter form and the records it selects on ``tab``; invalid filters select none."""
+    form = RecordFilterForm(request.GET or None)
+    qs = records_visible_to(request.user, resellers=tab == RESELLERS)
+    if form.is_bound:
+        qs = filter_records(qs, **form.cleaned_data) if form.is_valid() else qs.none()
+    return form, qs
+
+
+@require_GET
+@member_permission_required("audit.view_operationrecord")
+def record_list(request):
+    tab = _tab(request)
+    form, qs = _filtered(request, tab)
+    related = ["customer", "partner"] if tab == RESELLERS else ["customer"]
+    rows = qs.select_related(*related).defer("before", "after")
+    paginator = KeysetPaginator(rows, ORDERING, scope=f"records:{request.user.partner_id}:{tab}")
+    try:
+        page = paginator.page(request.GET.get("cursor") or None)
+    except InvalidCursor:
+        messages.error(request, _("That page link is no longer valid; showing the first page."))
+        page = paginator.page(None)
+    total, estimate = bounded_count(qs, page=page)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    return render(
+        request,
+        "audit/record_list.html",
+        {
+            "form": form,
+            "page": page,
+            "tab": tab,
+            "total": total,
+            "total_is_estimate": estimate,
+            "base_query": query.urlencode(),
+        },
+    )
+
+
+def _shown(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _changes(before: dict, after: dict) -> list[dict]:
+    """Every key either side holds, with both values, for the side-by-side table."""
+    keys = list(before) + [k for k in after if k not in before]
+    return [
+        {
+            "key": key,
+            "before": _shown(before[key]) if key in before else None,
+            "after": _shown(after[key]) if key in after else None,
+            "changed": before.get(key) != after.get(key) or (key in before) != (key in after),
+        }
+        for key in keys
+    ]
+
+
+@require_GET
+@member_permission_required("audit.view_operationrecord")
+def record_detail(request, pk):
+    record = record_for_member(request.user, pk)
+    return render(
+        request,
+        "audit/record_detail.html",
+        {
+            "record": record,
+            "changes": _changes(record.before, record.after),
+            "tab": MINE if record.partner_id == request.user.partner_id else RESELLERS,
+        },
+    )
+
+
+@require_GET
+@member_permission_required("audit.view_operationrecord", "audit.export_records")
+def record_export(request):
+    tab = _tab(request)
+    form, qs = _filtered(request, tab)
+    if form.is_bound and not form.is_valid():
+        messages.error(request, _("Nothing was exported: correct the filters first."))
+        return redirect(f"{reverse('audit:list')}?{request.GET.urlencode()}")
+    filename = f"operation-records-{timezone.now():%Y%m%d-%H%M%S}.csv"
+    return records_csv_response(qs.order_by(*ORDERING), filename=filename)

@@ -1,0 +1,395 @@
+"""The benchmark of issue 9: the portal's list pages against the Django admin and the database floor.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5433/pc_bench .venv/bin/python bench/run.py
+
+Needs the data of ``bench/generate.py``. In one run, signed in as the distributor's System
+Administrator (``bench-dist:admin``, 200,000 customers and 1,000,000 operation records), it
+measures each page through the Django test client, warm, in production mode (DEBUG off):
+
+- median and p95 server time over ``--rounds`` × ``--iterations`` requests; the rounds
+  interleave the pages, so a burst of load on the machine hits every page alike;
+- the number of queries of one request, and their SQL;
+- the floor: that same SQL replayed through a bare psycopg connection (median of as many runs);
+- the bare keyset render (``bench/views.py``): one query and a minimal template for the same
+  50 rows, the yardstick for "within 2×";
+- the Django admin changelist over the same associations and records, signed in as a superuser
+  operator, page 1 and page 2000;
+- CSV export throughput (rows/s) and memory: the peak RSS growth of this process while it
+  streams the distributor's whole log, and the tracemalloc peak of a 30-day export.
+
+Deep pages are reached the way a user reaches them: the cursor is made by the very paginator
+the page uses (captured while it serves page 1) from the row that ends page 1999, so it is
+signed with the page's own salt; each deep page is checked to start where page 2000 starts.
+
+It prints one table: each page's times, its ratio to its floor, to the bare render and to the
+admin, and the issue's targets. Nothing here is timed in the test suite.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+import timeit
+import tracemalloc
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from unittest import mock
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import NoReverseMatch, reverse  # noqa: E402
+
+from organization.models import Partner, User  # noqa: E402
+from partnercenter.pagination import KeysetPaginator  # noqa: E402
+
+DISTRIBUTOR, MEMBER, OPERATOR = "bench-dist", "bench-dist:admin", "operator"
+DEEP_PAGE = 2000
+BAD_CURSOR = b"no longer valid"
+
+
+@dataclass
+class Case:
+    label: str
+    client: Client
+    url: str
+    params: dict = field(default_factory=dict)
+    kind: str = "portal"  # portal | admin | bare | export
+    deep: bool = False
+    expect: str | None = None  # text the page must contain (the first row of a deep page)
+    times: list = field(default_factory=list)
+    cpu: list = field(default_factory=list)
+    floor: list = field(default_factory=list)
+    queries: int = 0
+    sql: list = field(default_factory=list)
+    rows: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+def median(values) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def p95(values) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+def fetch(client: Client, url: str, params: dict):
+    response = client.get(url, params)
+    if response.streaming:
+        body = b"".join(response.streaming_content)
+    else:
+        body = response.content
+    return response, body
+
+
+def capture_paginator(client: Client, url: str, params: dict) -> KeysetPaginator:
+    """The KeysetPaginator the view builds for ``url``: its salt is the page's own."""
+    made = []
+    original = KeysetPaginator.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    with mock.patch.object(KeysetPaginator, "__init__", spy):
+        response, _body = fetch(client, url, params)
+    assert response.status_code == 200 and made, f"{url} did not paginate"
+    return made[-1]
+
+
+def deep_cursor(paginator: KeysetPaginator, page: int, marker) -> tuple[str, str]:
+    """The "next" cursor at the end of page ``page - 1`` and a text page ``page`` must show."""
+    offset = (page - 1) * paginator.page_size
+    ordered = paginator.queryset.order_by(*paginator.ordering)
+    before, first = ordered[offset - 1], ordered[offset]
+    return paginator._encode(before, "next"), marker(first)
+
+
+def measure(case: Case, iterations: int) -> None:
+    for _ in range(iterations):
+        started, cpu = time.perf_counter(), time.process_time()
+        response, _body = fetch(case.client, case.url, case.params)
+        case.times.append(time.perf_counter() - started)
+        case.cpu.append(time.process_time() - cpu)
+        assert response.status_code == 200, (case.label, response.status_code)
+
+
+def inspect(case: Case) -> None:
+    """One request with its queries captured; checks the page is the one we mean."""
+    with CaptureQueriesContext(connection) as captured:
+        response, body = fetch(case.client, case.url, case.params)
+    assert response.status_code == 200, (case.label, response.status_code)
+    assert BAD_CURSOR not in body, f"{case.label}: the cursor was refused"
+    if case.expect is not None:
+        assert case.expect.encode() in body, f"{case.label}: page does not show {case.expect!r}"
+    case.queries = len(captured.captured_queries)
+    case.sql = [q["sql"] for q in captured.captured_queries]
+    if case.kind == "export":
+        case.rows = body.count(b"\n") - 1
+
+
+def replay(case: Case, conn: psycopg.Connection, iterations: int) -> None:
+    """The floor: the page's own SQL, sent by psycopg with nothing around it."""
+    statements = [s for s in case.sql if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    for _ in range(iterations):
+        started = time.perf_counter()
+        for statement in statements:
+            with conn.cursor() as cur:
+                cur.execute(statement.encode())
+                if cur.description is not None:
+                    cur.fetchall()
+        case.floor.append(time.perf_counter() - started)
+
+
+def export_floor(case: Case, conn: psycopg.Connection) -> float:
+    """Rows per second of the export's SELECT alone, read through a server-side cursor."""
+    select = max(case.sql, key=len)
+    if select.startswith("DECLARE"):
+        select = re.split(r"\bCURSOR\b.*?\bFOR\b", select, maxsplit=1)[1].strip()
+    started = time.perf_counter()
+    rows = 0
+    if select.startswith("COPY"):  # the export is the database's own CSV: its floor is that COPY
+        with conn.cursor() as cur, cur.copy(select.encode()) as copy:
+            for block in copy:
+                rows += bytes(block).count(b"\n")
+        return rows / (time.perf_counter() - started)
+    with conn.transaction(), conn.cursor(name="bench_floor") as cur:
+        cur.itersize = 2000
+        cur.execute(select.encode())
+        for _row in cur:
+            rows += 1
+    return rows / (time.perf_counter() - started)
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def export_run(client: Client, url: str, params: dict) -> tuple[int, float, int]:
+    """Stream one export; rows, seconds and the peak RSS growth while it streamed."""
+    baseline = peak = rss_bytes()
+    started = time.perf_counter()
+    response = client.get(url, params)
+    assert response.status_code == 200 and response.streaming
+    rows = -1
+    for n, chunk in enumerate(response.streaming_content):
+        rows += chunk.count(b"\n")
+        if n % 50 == 0:
+            peak = max(peak, rss_bytes())
+    seconds = time.perf_counter() - started
+    return rows, seconds, max(peak, rss_bytes()) - baseline
+
+
+def tracemalloc_peak(client: Client, url: str, params: dict) -> int:
+    tracemalloc.start()
+    try:
+        response = client.get(url, params)
+        for _chunk in response.streaming_content:
+            pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def build_cases(member: Client, operator: Client, distributor: Partner, search_terms: list[str]) -> list[Case]:
+    customers, records = reverse("customers:list"), reverse("audit:list")
+    admin_assoc = reverse("admin:customers_association_changelist")
+    admin_records = reverse("admin:audit_operationrecord_changelist")
+    bare = reverse("bench_bare")
+    today = datetime.now(UTC).date()
+    last30 = {"date_from": (today - timedelta(days=29)).isoformat(), "date_to": today.isoformat()}
+
+    list_paginator = capture_paginator(member, customers, {})
+    list_cursor, list_first = deep_cursor(list_paginator, DEEP_PAGE, lambda a: a.customer.account_name)
+    records_paginator = capture_paginator(member, records, {})
+    records_cursor, records_first = deep_cursor(records_paginator, DEEP_PAGE, lambda r: f"/records/{r.pk}/")
+    bare_before = list_paginator._decode(list_cursor)[0][0]
+
+    cases = [
+        Case("customer list, page 1", member, customers),
+        Case(f"customer list, page {DEEP_PAGE}", member, customers, {"cursor": list_cursor},
+             deep=True, expect=list_first),
+        *[Case(f"customer list, search {term!r}", member, customers, {"q": term}) for term in search_terms],
+        Case("customer list, type = reseller", member, customers, {"type": "reseller"}),
+        Case("records, page 1", member, records),
+        Case(f"records, page {DEEP_PAGE}", member, records, {"cursor": records_cursor}, deep=True,
+             expect=records_first),
+        Case("records, event = funds.allocated", member, records, {"event": "funds.allocated"}),
+        Case("records, last 30 days", member, records, last30),
+        Case("bare keyset render, page 1", member, bare, {"partner": distributor.pk}, kind="bare"),
+        Case(f"bare keyset render, page {DEEP_PAGE}", member, bare, {"partner": distributor.pk, "before": bare_before},
+             kind="bare", deep=True),
+        Case("admin associations, page 1", operator, admin_assoc, kind="admin"),
+        Case(f"admin associations, ?p={DEEP_PAGE}", operator, admin_assoc, {"p": DEEP_PAGE}, kind="admin",
+             deep=True),
+        Case("admin records, page 1", operator, admin_records, kind="admin"),
+        Case(f"admin records, ?p={DEEP_PAGE}", operator, admin_records, {"p": DEEP_PAGE}, kind="admin", deep=True),
+    ]
+    cases.append(Case("records CSV, last 30 days", member, reverse("audit:export"), last30, kind="export"))
+    try:
+        cases.append(Case("customer CSV, type = reseller", member, reverse("customers:export"), {"type": "reseller"},
+                          kind="export"))
+    except NoReverseMatch:
+        pass
+    return cases
+
+
+def comparator(case: Case, by_label: dict[str, Case]) -> tuple[Case | None, Case | None]:
+    """The bare render and the admin page a portal page is held against."""
+    suffix = f"page {DEEP_PAGE}" if case.deep else "page 1"
+    bare = by_label.get(f"bare keyset render, {suffix}") if case.url == reverse("customers:list") else None
+    model = "associations" if case.url == reverse("customers:list") else "records"
+    admin = by_label.get(f"admin {model}, ?p={DEEP_PAGE}" if case.deep else f"admin {model}, page 1")
+    return bare, admin
+
+
+def report(cases: list[Case], exports: list[dict], meta: dict) -> str:
+    by_label = {c.label: c for c in cases}
+    head = (f"{'page':<40} {'median':>7} {'p95':>7} {'cpu':>6} {'queries':>7} {'floor':>6} {'×floor':>6} "
+            f"{'×bare':>5} {'admin÷':>7}  targets")
+    lines = [head, "-" * len(head)]
+    for case in cases:
+        if case.kind == "export":
+            continue
+        med = ms(median(case.times))
+        floor = ms(median(case.floor))
+        bare, admin = comparator(case, by_label) if case.kind == "portal" else (None, None)
+        x_bare = med / ms(median(bare.times)) if bare else None
+        speedup = ms(median(admin.times)) / med if admin else None
+        verdict = []
+        if case.kind == "portal":
+            limit = 30 if "search" in case.label else 15
+            verdict.append(f"≤{limit}ms {'ok' if med <= limit else 'MISS'}")
+            verdict.append(f"≤6q {'ok' if case.queries <= 6 else 'MISS'}")
+            if admin:
+                need = 40 if case.deep else 10
+                verdict.append(f"≥{need}× admin {'ok' if speedup >= need else 'MISS'}")
+            if bare:
+                verdict.append(f"≤2× bare {'ok' if x_bare <= 2 else 'MISS'}")
+        lines.append(
+            f"{case.label:<40} {med:7.1f} {ms(p95(case.times)):7.1f} {ms(median(case.cpu)):6.1f} {case.queries:7d} "
+            f"{floor:6.1f} {med / floor:6.1f} {'' if x_bare is None else f'{x_bare:5.2f}':>5} "
+            f"{'' if speedup is None else f'{speedup:6.1f}×':>7}  {', '.join(verdict)}"
+        )
+    lines.append("")
+    head = f"{'export':<40} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'floor rows/s':>12} {'memory':>22}  target"
+    lines += [head, "-" * len(head)]
+    for e in exports:
+        rate = e["rows"] / e["seconds"]
+        lines.append(
+            f"{e['label']:<40} {e['rows']:9,d} {e['seconds']:8.2f} {rate:9,.0f} {e['floor']:12,.0f} "
+            f"{e['memory']:>22}  ≥100,000 rows/s {'ok' if rate >= 100_000 else 'MISS'}"
+        )
+    lines.append("")
+    lines.append(
+        "median/p95: ms of server time through the Django test client (DEBUG off, warm); cpu: median ms of CPU "
+        "this Django process spent on the request (the rest is the database and waiting for a CPU); floor: ms of "
+        "the same SQL replayed by psycopg; ×floor and ×bare: page ÷ floor and page ÷ bare keyset render; admin÷: "
+        "how many times faster than the admin changelist (page 1, or ?p=2000 for deep pages)."
+    )
+    lines.append(" ".join(f"{k}={v}" for k, v in meta.items()))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=15, help="timed requests per page and round (15)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds over all pages (3)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page first (3)")
+    parser.add_argument("--search", action="append", help="search term (repeatable)")
+    parser.add_argument("--full-export", action=argparse.BooleanOptionalAction, default=True,
+                        help="also stream the distributor's whole log once (1M rows)")
+    parser.add_argument("--only", help="measure only the pages whose label contains one of these (comma-separated)")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        parser.error("run against the PostgreSQL database bench/generate.py loaded (DATABASE_URL=postgres://…)")
+
+    distributor = Partner.objects.get(account_name=DISTRIBUTOR)
+    member, operator = Client(), Client()
+    member.force_login(User.objects.get(username=MEMBER))
+    operator.force_login(User.objects.get(username=OPERATOR))
+    terms = args.search or ["lianke", "sofia.zhao", "red maple media"]
+    cases = build_cases(member, operator, distributor, terms)
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",")]
+        cases = [c for c in cases if any(w in c.label for w in wanted)]
+    pages = [c for c in cases if c.kind != "export"]
+    for case in cases:
+        for _ in range(args.warmup):
+            fetch(case.client, case.url, case.params)
+        inspect(case)
+    print(f"warmed up {len(cases)} pages; measuring {args.rounds}×{args.iterations} requests each", flush=True)
+
+    db = settings.DATABASES["default"]
+    with psycopg.connect(host=db["HOST"], port=db["PORT"] or None, user=db["USER"], password=db["PASSWORD"] or None,
+                         dbname=db["NAME"], autocommit=True, options=db["OPTIONS"].get("options")) as conn:
+        for case in pages:
+            replay(case, conn, args.warmup)
+            case.floor.clear()
+        for round_no in range(args.rounds):
+            for case in pages:
+                measure(case, args.iterations)
+                replay(case, conn, args.iterations)
+            print(f"round {round_no + 1}/{args.rounds} done", flush=True)
+
+        exports = []
+        for case in (c for c in cases if c.kind == "export"):
+            runs = [export_run(case.client, case.url, case.params) for _ in range(3)]
+            rows, seconds, _growth = sorted(runs, key=lambda r: r[1])[1]
+            peak = tracemalloc_peak(case.client, case.url, case.params)
+            exports.append({"label": case.label, "rows": rows, "seconds": seconds, "floor": export_floor(case, conn),
+                            "memory": f"tracemalloc {peak / 2**20:.1f} MiB"})
+        if args.full_export:
+            case = Case("records CSV, whole log (1M rows)", member, reverse("audit:export"), kind="export")
+            inspect(case)
+            rows, seconds, growth = export_run(member, case.url, {})
+            exports.append({"label": case.label, "rows": rows, "seconds": seconds, "floor": export_floor(case, conn),
+                            "memory": f"RSS +{growth / 2**20:.1f} MiB"})
+
+        server = conn.execute("SELECT current_setting('server_version'), current_setting('shared_buffers'), "
+                              "current_setting('jit'), current_setting('max_parallel_workers_per_gather')").fetchone()
+    load = os.getloadavg()
+    # How slow plain Python is right now (an idle modern core: about 10 µs).
+    calibration = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
+    meta = {
+        "postgres": server[0], "shared_buffers": server[1], "jit": server[2], "parallel_per_gather": server[3],
+        "samples": args.rounds * args.iterations, "loadavg": f"{load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}",
+        "cpus": os.cpu_count(), "sum(range(1000))": f"{calibration:.0f}µs",
+    }
+    text = report(cases, exports, meta)
+    print()
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "meta": meta,
+            "pages": [{"label": c.label, "median_ms": ms(median(c.times)), "p95_ms": ms(p95(c.times)),
+                       "queries": c.queries, "floor_ms": ms(median(c.floor)), "sql": c.sql} for c in pages],
+            "exports": exports,
+        }, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Account Center request pages: *Handle now* on a partner's switch or unbind (the notes, the
+account check from the customer's side, consent, agree or reject), the customer's own
+dissociation request (check, notes, consent, reason, submit; cancel while pending)."""
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from customers import requests as services
+from customers.checks import Action, failure_message, run_checks
+from customers.models import AssociationRequest
+from customers.request_forms import CancelForm, ConfirmForm, RejectForm, RequestSubmitForm
+from customers.request_selectors import active_association_for_customer, open_request_for, request_for_customer
+from partnercenter.access import customer_required
+
+Kind = AssociationRequest.Kind
+Status = AssociationRequest.Status
+
+
+def _association_request(request, pk) -> AssociationRequest:
+    customer = request.user.customer
+    association_request = request_for_customer(customer, pk)
+    if services.request_expire_due(association=association_request.association):
+        association_request = request_for_customer(customer, pk)
+    return association_request
+
+
+def _handle_page(request, association_request, *, agree_form=None, reject_form=None, cancel_form=None):
+    association = association_request.association
+    posted = agree_form or reject_form or cancel_form
+    context = {
+        "association_request": association_request,
+        "association": association,
+        "failures": [failure_message(code) for code in association_request.failure_codes],
+        # A request handled meanwhile has no forms left to show the refusal on.
+        "refusals": posted.non_field_errors() if posted and association_request.status != Status.PENDING else [],
+    }
+    if association_request.status == Status.PENDING:
+        if association_request.kind in services.PARTNER_KINDS:
+            context["effects"] = services.request_effects(association=association, kind=association_request.kind)
+            context["results"] = run_checks(
+                association=association, action=association_request.kind, handling=association_request
+            )
+            context["agree_form"] = agree_form or ConfirmForm(
+                association=association, action=association_request.kind, handling=association_request
+            )
+            context["reject_form"] = reject_form or RejectForm(association_request=association_request)
+        else:
+            context["cancel_form"] = cancel_form or CancelForm(association_request=association_request)
+    return render(request, "account_center/requests/handle.html", context)
+
+
+@require_GET
+@customer_required
+def request_handle(request, pk):
+    return _handle_page(request, _association_request(request, pk))
+
+
+@require_POST
+@customer_required
+def request_agree(request, pk):
+    association_request = _association_request(request, pk)
+    form = ConfirmForm(
+        request.POST,
+        association=association_request.association,
+        action=association_request.kind,
+        handling=association_request,
+    )
+    if form.is_valid():
+        try:
+            services.request_confirm(
+                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if association_request.kind == Kind.SWITCH:
+                messages.success(
+                    request,
+                    _("You agreed. Your association type is now %(type)s.")
+                    % {"type": association_request.get_target_type_display()},
+                )
+            else:
+                messages.success(
+                    request,
+                    _("You agreed. Your account is no longer associated with this partner: top up and set a payment "
+                      "method so that your services are not stopped."),
+                )
+            return redirect("account_center:home")
+    return _handle_page(request, association_request, agree_form=form)
+
+
+@require_POST
+@customer_required
+def request_reject(request, pk):
+    association_request = _association_request(request, pk)
+    form = RejectForm(request.POST, association_request=association_request)
+    if form.is_valid():
+        try:
+            services.request_reject(
+                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("You rejected the request. Nothing changes; your partner is notified."))
+            return redirect("account_center:home")
+    return _handle_page(request, association_request, reject_form=form)
+
+
+@require_POST
+@customer_required
+def request_cancel(request, pk):
+    association_request = _association_request(request, pk)
+    form = CancelForm(request.POST, association_request=association_request)
+    if form.is_valid():
+        try:
+            services.request_cancel(
+                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Your dissociation request is cancelled."))
+            return redirect("account_center:home")
+    return _handle_page(request, association_request, cancel_form=form)
+
+
+def _dissociation_association(request):
+    customer = request.user.customer
+    association = active_association_for_customer(customer)
+    if association is not None and services.request_expire_due(association=association):
+        association = active_association_for_customer(customer)
+    return association
+
+
+def _dissociate_page(request, association, form):
+    results = run_checks(association=association, action=Action.DISSOCIATION)
+    return render(
+        request,
+        "account_center/requests/dissociate.html",
+        {
+            "association": association,
+            "results": results,
+            "passed": all(r.passed for r in results),
+            "open_request": open_request_for(association),
+            "effects": services.request_effects(association=association, kind=Kind.DISSOCIATION),
+            "form": form,
+            "deadline_days": services.valid_days(),
+        },
+    )
+
+
+@require_GET
+@customer_required
+def dissociate(request):
+    association = _dissociation_association(request)
+    if association is None:
+        messages.info(request, _("Your account is not associated with any partner."))
+        return redirect("account_center:home")
+    form = RequestSubmitForm(association=association, action=Action.DISSOCIATION)
+    return _dissociate_page(request, association, form)
+
+
+@require_POST
+@customer_required
+def dissociate_submit(request):
+    association = _dissociation_association(request)
+    if association is None:
+        messages.error(request, _("Your account is not associated with any partner. Nothing was changed."))
+        return redirect("account_center:home")
+    form = RequestSubmitForm(request.POST, association=association, action=Action.DISSOCIATION)
+    if form.is_valid():
+        try:
+            association_request = services.request_submit_dissociation(
+                actor=request.user, association=association, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Dissociation request submitted. Your partner is notified and answers by %(deadline)s; without "
+                  "an answer it is approved automatically if the account check still passes.")
+                % {"deadline": services.format_moment(association_request.deadline)},
+            )
+            return redirect("account_center:request_handle", association_request.pk)
+    return _dissociate_page(request, association, form)

@@ -1,0 +1,57 @@
+"""Scoped reads for funds and vouchers: a partner sees only the ledger rows and vouchers it
+created, narrowed to a customer manager's customers; a customer sees its own."""
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from customers.models import Customer, LedgerEntry, Voucher
+from customers.selectors import manager_scope
+
+# The customer page shows the latest rows; older ones are in the operation records.
+DETAIL_ROWS = 20
+
+
+def vouchers_for(user) -> QuerySet[Voucher]:
+    qs = Voucher.objects.filter(partner=user.partner)
+    scope = manager_scope(user)
+    if scope is not None:
+        qs = qs.filter(customer__manager_id__in=scope)
+    return qs
+
+
+def voucher_for_member(user, pk) -> Voucher:
+    return get_object_or_404(vouchers_for(user).select_related("customer"), pk=pk)
+
+
+def filter_vouchers(qs: QuerySet[Voucher], *, q: str = "", status: str = "") -> QuerySet[Voucher]:
+    if q.strip():
+        term = q.strip()
+        qs = qs.filter(
+            Q(customer__name__icontains=term)
+            | Q(customer__email__icontains=term)
+            | Q(customer__account_name__icontains=term)
+        )
+    now = timezone.now()
+    if status == "expired":
+        qs = qs.filter(status=Voucher.Status.UNUSED, expires_at__lte=now)
+    elif status == Voucher.Status.UNUSED:
+        qs = qs.filter(status=Voucher.Status.UNUSED, expires_at__gt=now)
+    elif status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def customer_funds_for_member(*, user, customer: Customer) -> dict:
+    """What the customer page shows of funds: this partner's latest ledger rows and
+    vouchers for the customer."""
+    ledger = LedgerEntry.objects.filter(partner=user.partner, customer=customer).order_by("-id")[:DETAIL_ROWS]
+    vouchers = (
+        Voucher.objects.filter(partner=user.partner, customer=customer).select_related("customer").order_by("-id")
+    )[:DETAIL_ROWS]
+    return {"funds_ledger": list(ledger), "funds_vouchers": list(vouchers)}
+
+
+def customer_funds_for_account_center(*, customer: Customer) -> dict:
+    """The customer's own vouchers, from whichever partner issued them."""
+    vouchers = Voucher.objects.filter(customer=customer).select_related("partner").order_by("-id")[:DETAIL_ROWS]
+    return {"funds_vouchers": list(vouchers)}

@@ -1,0 +1,226 @@
+"""Funds and voucher pages of the partner portal: allocate, recover, issue a voucher (each a
+form page and a POST that calls one service), the partner's voucher list, and recovering a
+voucher."""
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from customers import funds
+from customers.funds_forms import FundsForm, VoucherFilterForm, VoucherIssueForm
+from customers.funds_selectors import filter_vouchers, voucher_for_member, vouchers_for
+from customers.models import Association
+from customers.selectors import own_association_for_member
+from organization.protection import operation_protected
+from partnercenter.access import member_permission_required
+from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
+
+
+def _customer_url(customer) -> str:
+    return reverse("customers:detail", args=[customer.pk]) + "#funds"
+
+
+def _funds_page(request, association: Association, form, *, action: str):
+    partner = association.partner
+    customer = association.customer
+    if action == "allocate":
+        title = _("Allocate funds")
+        summary = [
+            (_("Your balance"), partner.balance),
+            (_("Customer's allocated balance"), customer.allocated_balance),
+        ]
+    else:
+        title = _("Recover funds")
+        summary = [
+            (_("Customer's allocated balance"), customer.allocated_balance),
+            (_("Your balance"), partner.balance),
+        ]
+    return render(
+        request,
+        "customers/funds/action_form.html",
+        {
+            "title": title,
+            "association": association,
+            "customer": customer,
+            "summary": summary,
+            "form": form,
+            "refusal": funds.funds_refusal(association),
+            "submit_url": reverse(f"customers:funds_{action}_submit", args=[customer.pk]),
+            "submit_label": title,
+        },
+    )
+
+
+def _funds_submit(request, pk, *, action: str):
+    association = own_association_for_member(request.user, pk)
+    form = FundsForm(request.POST)
+    if form.is_valid():
+        service = funds.funds_allocate if action == "allocate" else funds.funds_recover
+        try:
+            entry = service(
+                actor=request.user,
+                association=association,
+                amount=form.cleaned_data["amount"],
+                idempotency_key=form.cleaned_data["token"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            values = {
+                "amount": entry.amount,
+                "customer": association.customer.name,
+                "balance": entry.partner_balance_after,
+            }
+            if action == "allocate":
+                messages.success(
+                    request, _("Allocated %(amount)s to %(customer)s. Your balance is now %(balance)s.") % values
+                )
+            else:
+                messages.success(
+                    request, _("Recovered %(amount)s from %(customer)s. Your balance is now %(balance)s.") % values
+                )
+            if entry.replayed:
+                messages.info(request, _("This form had already been submitted; it took effect only once."))
+            return redirect(_customer_url(association.customer))
+    return _funds_page(request, association, form, action=action)
+
+
+@require_GET
+@member_permission_required("customers.allocate_funds")
+def allocate_form(request, pk):
+    return _funds_page(request, own_association_for_member(request.user, pk), FundsForm(), action="allocate")
+
+
+@require_POST
+@member_permission_required("customers.allocate_funds")
+@operation_protected
+def allocate(request, pk):
+    return _funds_submit(request, pk, action="allocate")
+
+
+@require_GET
+@member_permission_required("customers.recover_funds")
+def recover_form(request, pk):
+    return _funds_page(request, own_association_for_member(request.user, pk), FundsForm(), action="recover")
+
+
+@require_POST
+@member_permission_required("customers.recover_funds")
+@operation_protected
+def recover(request, pk):
+    return _funds_submit(request, pk, action="recover")
+
+
+def _voucher_page(request, association: Association, form):
+    return render(
+        request,
+        "customers/funds/action_form.html",
+        {
+            "title": _("Issue voucher"),
+            "association": association,
+            "customer": association.customer,
+            "summary": [(_("Your voucher quota"), association.partner.voucher_quota)],
+            "form": form,
+            "refusal": None,
+            "submit_url": reverse("customers:voucher_issue_submit", args=[association.customer_id]),
+            "submit_label": _("Issue voucher"),
+        },
+    )
+
+
+@require_GET
+@member_permission_required("customers.issue_vouchers")
+def voucher_issue_form(request, pk):
+    return _voucher_page(request, own_association_for_member(request.user, pk), VoucherIssueForm())
+
+
+@require_POST
+@member_permission_required("customers.issue_vouchers")
+def voucher_issue(request, pk):
+    association = own_association_for_member(request.user, pk)
+    form = VoucherIssueForm(request.POST)
+    if form.is_valid():
+        try:
+            voucher = funds.voucher_issue(
+                actor=request.user,
+                association=association,
+                amount=form.cleaned_data["amount"],
+                expires_at=form.expires_at,
+                idempotency_key=form.cleaned_data["token"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _("Issued a voucher of %(amount)s to %(customer)s. Your voucher quota is now %(quota)s.")
+                % {"amount": voucher.amount, "customer": association.customer.name,
+                   "quota": association.partner.voucher_quota},
+            )
+            if voucher.replayed:
+                messages.info(request, _("This form had already been submitted; it took effect only once."))
+            return redirect(_customer_url(association.customer))
+    return _voucher_page(request, association, form)
+
+
+@require_GET
+@member_permission_required("customers.view_customer")
+def voucher_list(request):
+    user = request.user
+    form = VoucherFilterForm(request.GET or None)
+    qs = vouchers_for(user).select_related("customer")
+    q = status = ""
+    if form.is_bound and form.is_valid():
+        q, status = form.cleaned_data["q"], form.cleaned_data["status"]
+        qs = filter_vouchers(qs, q=q, status=status)
+    elif form.is_bound:
+        qs = qs.none()
+    paginator = KeysetPaginator(qs, ["-id"], scope=f"vouchers:{user.partner_id}:{q}:{status}")
+    try:
+        page = paginator.page(request.GET.get("cursor") or None)
+    except InvalidCursor:
+        messages.error(request, _("That page link is no longer valid; showing the first page."))
+        page = paginator.page(None)
+    total, estimate = bounded_count(qs)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    return render(
+        request,
+        "customers/funds/voucher_list.html",
+        {
+            "form": form,
+            "page": page,
+            "total": total,
+            "total_is_estimate": estimate,
+            "base_query": query.urlencode(),
+            "partner": user.partner,
+        },
+    )
+
+
+@require_POST
+@member_permission_required("customers.issue_vouchers")
+def voucher_recover(request, pk):
+    voucher = voucher_for_member(request.user, pk)
+    try:
+        recovered = funds.voucher_recover(actor=request.user, voucher=voucher)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("Recovered the voucher of %(amount)s from %(customer)s. Your voucher quota is now %(quota)s.")
+            % {"amount": recovered.amount, "customer": voucher.customer.name, "quota": recovered.partner.voucher_quota},
+        )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("customers:voucher_list")
+    return redirect(target)

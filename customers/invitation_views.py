@@ -1,0 +1,194 @@
+"""Sales › Leads in the partner portal: invitations (pre-registration), the public partner
+link, and project registrations."""
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from customers import invitations as services
+from customers.invitation_forms import (
+    TYPE_HELP,
+    InvitationFilterForm,
+    InvitationForm,
+    InvitationResendForm,
+    ProjectRegistrationForm,
+)
+from customers.invitation_selectors import (
+    invitation_for_member,
+    invitation_status_filter,
+    invitations_for,
+    projects_for,
+)
+from customers.models import Association, Invitation
+from partnercenter.access import member_permission_required
+from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
+
+INVITE = "customers.invite_customers"
+
+
+def _page(request, paginator):
+    try:
+        return paginator.page(request.GET.get("cursor") or None)
+    except InvalidCursor:
+        messages.error(request, _("That page link is no longer valid; showing the first page."))
+        return paginator.page(None)
+
+
+def _remaining_today(partner) -> int:
+    limit = settings.PARTNER_CENTER["INVITATIONS_PER_PARTNER_PER_DAY"]
+    return max(limit - services.invitations_sent_today(partner), 0)
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/")
+
+
+@require_GET
+@member_permission_required(INVITE)
+def invitation_list(request):
+    form = InvitationFilterForm(request.GET or None)
+    qs = invitations_for(request.user).select_related("created_by")
+    if form.is_bound and form.is_valid():
+        if form.cleaned_data["q"]:
+            term = form.cleaned_data["q"].strip()
+            qs = qs.filter(Q(email__icontains=term) | Q(name__icontains=term))
+        if form.cleaned_data["status"]:
+            qs = qs.filter(invitation_status_filter(form.cleaned_data["status"]))
+    elif form.is_bound:
+        qs = qs.none()
+    scope = f"invitations:{request.user.pk}:{request.GET.get('q', '')}:{request.GET.get('status', '')}"
+    page = _page(request, KeysetPaginator(qs, ["-sent_at", "-id"], scope=scope))
+    for invitation in page.rows:
+        invitation.display_label = Invitation.Status(invitation.display_status).label
+        if invitation.display_status == Invitation.Status.SENT:
+            invitation.link = request.build_absolute_uri(services.invitation_path(invitation))
+    total, estimate = bounded_count(qs)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    return render(
+        request,
+        "customers/invitations/list.html",
+        {
+            "form": form,
+            "page": page,
+            "total": total,
+            "total_is_estimate": estimate,
+            "base_query": query.urlencode(),
+            "remaining_today": _remaining_today(request.user.partner),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_permission_required(INVITE)
+def invitation_create(request):
+    form = InvitationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invitation_send(actor=request.user, base_url=_base_url(request), **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("The invitation was sent to %(email)s. The link is valid for %(days)s days.")
+                % {"email": invitation.email, "days": settings.PARTNER_CENTER["INVITATION_VALID_DAYS"]},
+            )
+            return redirect("customers:invitation_list")
+    return render(
+        request,
+        "customers/invitations/invite.html",
+        {"form": form, "type_help": TYPE_HELP, "remaining_today": _remaining_today(request.user.partner)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_permission_required(INVITE)
+def invitation_resend(request, pk):
+    invitation = invitation_for_member(request.user, pk)
+    form = InvitationResendForm.for_invitation(invitation, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.invitation_resend(
+                actor=request.user, invitation=invitation, base_url=_base_url(request), **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("A new invitation was sent to %(email)s; the previous link no longer works.") % {"email": new.email},
+            )
+            return redirect("customers:invitation_list")
+    return render(request, "customers/invitations/resend.html", {"form": form, "invitation": invitation})
+
+
+@require_http_methods(["GET", "POST"])
+@member_permission_required(INVITE)
+def invitation_revoke(request, pk):
+    invitation = invitation_for_member(request.user, pk)
+    errors = []
+    if request.method == "POST":
+        try:
+            services.invitation_revoke(actor=request.user, invitation=invitation)
+        except ValidationError as error:
+            errors = error.messages
+        else:
+            messages.success(request, _("The invitation to %(email)s was revoked.") % {"email": invitation.email})
+            return redirect("customers:invitation_list")
+    return render(request, "customers/invitations/revoke.html", {"invitation": invitation, "errors": errors})
+
+
+@require_GET
+@member_permission_required(INVITE)
+def public_link(request):
+    partner = request.user.partner
+    links = [
+        (label, TYPE_HELP[type], request.build_absolute_uri(services.public_link_path(partner, type)))
+        for type, label in Association.Type.choices
+    ]
+    return render(
+        request,
+        "customers/invitations/public_link.html",
+        {"links": links, "max_age_days": settings.PARTNER_CENTER["PUBLIC_LINK_MAX_ACCOUNT_AGE_DAYS"]},
+    )
+
+
+@require_GET
+@member_permission_required(INVITE)
+def project_list(request):
+    qs = projects_for(request.user).select_related("customer", "submitted_by")
+    page = _page(request, KeysetPaginator(qs, ["-id"], scope=f"projects:{request.user.pk}"))
+    total, estimate = bounded_count(qs)
+    return render(
+        request,
+        "customers/invitations/projects.html",
+        {
+            "page": page,
+            "total": total,
+            "total_is_estimate": estimate,
+            "base_query": "",
+            "refusal": services.project_register_refusal(request.user.partner),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_permission_required(INVITE)
+def project_create(request):
+    refusal = services.project_register_refusal(request.user.partner)
+    form = ProjectRegistrationForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.project_register(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("The project %(name)s was registered; the vendor will review it.") % {"name": project.name},
+            )
+            return redirect("customers:project_list")
+    return render(request, "customers/invitations/project_form.html", {"form": form, "refusal": refusal})

@@ -1,0 +1,462 @@
+"""Customers' cloud accounts, their associations with partners, and what hangs off those.
+
+Money is Decimal with two places everywhere; balances are guarded by CHECK constraints so no
+code path can take one below zero.
+"""
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from organization.models import Partner
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Customer(models.Model):
+    """A customer's cloud account with every fact the account check reads (SPEC §3.3)."""
+
+    class EnterpriseRole(models.TextChoices):
+        NONE = "none", _("Not in an enterprise")
+        MASTER = "master", _("Enterprise master account")
+        SUB = "sub", _("Enterprise sub-account")
+
+    account_name = models.CharField(_("account name"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("e-mail"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sign-in user"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="customer",
+    )
+    registered_at = models.DateTimeField(_("registered"), default=timezone.now)
+    has_consumption = models.BooleanField(_("has consumption"), default=False)
+    enterprise_role = models.CharField(
+        _("enterprise role"), max_length=10, choices=EnterpriseRole.choices, default=EnterpriseRole.NONE
+    )
+    enterprise_master = models.ForeignKey(
+        "self",
+        verbose_name=_("enterprise master account"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sub_accounts",
+        limit_choices_to={"enterprise_role": EnterpriseRole.MASTER},
+    )
+    financially_hosted = models.BooleanField(
+        _("financially hosted"), default=False, help_text=_("The enterprise master pays for this sub-account.")
+    )
+    arrears = models.DecimalField(_("arrears"), default=Decimal("0.00"), **MONEY)
+    postpaid = models.BooleanField(_("postpaid billing enabled"), default=False)
+    invoice_owed = models.BooleanField(_("invoice owed"), default=False)
+    special_contract = models.BooleanField(_("effective special contract"), default=False)
+    frozen = models.BooleanField(_("frozen"), default=False)
+    orders_awaiting_partner_payment = models.PositiveIntegerField(
+        _("orders awaiting partner payment"), default=0
+    )
+    cash_balance = models.DecimalField(_("own cash balance"), default=Decimal("0.00"), **MONEY)
+    cash_withdraw_only = models.BooleanField(
+        _("own cash balance is withdraw-only"),
+        default=False,
+        help_text=_("Set when the customer switched to reseller: the prior cash can only be withdrawn."),
+    )
+    allocated_balance = models.DecimalField(_("partner-allocated balance"), default=Decimal("0.00"), **MONEY)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer manager"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_customers",
+        limit_choices_to={"kind": "member"},
+    )
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        # The portal's permission catalogue for Sales › Customers (SPEC R19).
+        permissions = [
+            ("export_customers", _("Can export the customer list")),
+            ("invite_customers", _("Can invite customers")),
+            ("switch_association", _("Can switch the association type")),
+            ("unbind_association", _("Can unbind customers")),
+            ("handle_dissociation", _("Can handle dissociation requests")),
+            ("allocate_funds", _("Can allocate funds")),
+            ("recover_funds", _("Can recover funds")),
+            ("issue_vouchers", _("Can issue vouchers")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(allocated_balance__gte=0),
+                name="customer_allocated_balance_not_negative",
+                violation_error_message=_("The allocated balance cannot go below zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(cash_balance__gte=0),
+                name="customer_cash_balance_not_negative",
+                violation_error_message=_("The cash balance cannot go below zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(arrears__gte=0),
+                name="customer_arrears_not_negative",
+                violation_error_message=_("Arrears cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(enterprise_role="sub", enterprise_master__isnull=False)
+                | (~Q(enterprise_role="sub") & Q(enterprise_master__isnull=True)),
+                name="customer_sub_account_has_master",
+                violation_error_message=_("An enterprise sub-account needs its master account; others have none."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.account_name})"
+
+    @property
+    def in_arrears(self) -> bool:
+        return self.arrears > 0
+
+
+class ReservedInstance(models.Model):
+    """Prepaid capacity a customer holds until it expires."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="reserved_instances"
+    )
+    resource = models.CharField(_("resource"), max_length=100)
+    expires_at = models.DateTimeField(_("expires"))
+
+    class Meta:
+        verbose_name = _("reserved instance")
+        verbose_name_plural = _("reserved instances")
+        indexes = [models.Index(fields=["customer", "expires_at"], name="ri_customer_expiry")]
+
+    def __str__(self):
+        return self.resource
+
+
+class Association(models.Model):
+    """The link between a partner and a customer. At most one active per customer (R1); ended
+    ones stay as history with how they began and ended."""
+
+    class Type(models.TextChoices):
+        REFERRAL = "referral", _("Referral")
+        RESELLER = "reseller", _("Reseller")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
+
+    class Origin(models.TextChoices):
+        INVITATION = "invitation", _("Invitation")
+        PUBLIC_LINK = "public_link", _("Public partner link")
+        API = "api", _("API registration")
+        OPERATOR = "operator", _("Set up by an operator")
+
+    class EndReason(models.TextChoices):
+        UNBIND = "unbind", _("Unbound by the partner")
+        DISSOCIATION = "dissociation", _("Dissociated by the customer")
+        DISSOCIATION_AUTO = "dissociation_auto", _("Dissociation approved automatically")
+        OPERATOR = "operator", _("Ended by an operator")
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="associations"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="associations"
+    )
+    type = models.CharField(_("association type"), max_length=10, choices=Type.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    origin = models.CharField(_("began through"), max_length=20, choices=Origin.choices)
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    end_reason = models.CharField(_("ended through"), max_length=20, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("association")
+        verbose_name_plural = _("associations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(status="active"),
+                name="association_one_active_per_customer",
+                violation_error_message=_("This customer is already associated with a partner."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="active") & Q(ended_at__isnull=True) & Q(end_reason=""))
+                | (Q(status="ended") & Q(ended_at__isnull=False) & ~Q(end_reason="")),
+                name="association_ended_fields",
+                violation_error_message=_(
+                    "An ended association has an end time and reason; an active one has neither."
+                ),
+            ),
+        ]
+        indexes = [
+            # The customer list: one partner's active associations, newest first (keyset on id).
+            models.Index(fields=["partner", "status", "-id"], name="assoc_partner_status_id"),
+            models.Index(fields=["partner", "status", "type", "-id"], name="assoc_partner_status_type_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.partner} – {self.customer} ({self.get_type_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class AssociationRequest(models.Model):
+    """A request to change an association: a partner's switch or unbind, which the customer
+    confirms or rejects, or a customer's dissociation, which the partner approves or rejects.
+    At most one is pending per association (R6)."""
+
+    class Kind(models.TextChoices):
+        SWITCH = "switch", _("Switch association type")
+        UNBIND = "unbind", _("Unbind")
+        DISSOCIATION = "dissociation", _("Dissociation")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        CONFIRMED = "confirmed", _("Confirmed by the customer")
+        APPROVED = "approved", _("Approved by the partner")
+        AUTO_APPROVED = "auto_approved", _("Approved automatically")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+        FAILED = "failed", _("Failed")
+
+    association = models.ForeignKey(
+        Association, verbose_name=_("association"), on_delete=models.PROTECT, related_name="requests"
+    )
+    kind = models.CharField(_("request"), max_length=20, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    target_type = models.CharField(
+        _("new association type"), max_length=10, choices=Association.Type.choices, blank=True
+    )
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    deadline = models.DateTimeField(_("deadline"))
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    response_reason = models.TextField(_("response"), blank=True)
+    failure_codes = models.JSONField(_("failed checks"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("association request")
+        verbose_name_plural = _("association requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["association"],
+                condition=Q(status="pending"),
+                name="request_one_pending_per_association",
+                violation_error_message=_("Another request on this association is pending."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="switch") & ~Q(target_type="")) | (~Q(kind="switch") & Q(target_type="")),
+                name="request_switch_has_target_type",
+                violation_error_message=_("A switch names the new association type; other requests do not."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "deadline"], name="request_status_deadline"),
+            models.Index(fields=["association", "kind", "-created_at"], name="request_assoc_kind_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class LedgerEntry(models.Model):
+    """One money movement, immutable. Balances after the movement are kept so the ledger can
+    be replayed and checked against the balances at any time (R12)."""
+
+    class Kind(models.TextChoices):
+        TOP_UP = "top_up", _("Top-up by the vendor")
+        VOUCHER_QUOTA_TOP_UP = "voucher_quota_top_up", _("Voucher quota top-up by the vendor")
+        ALLOCATION = "allocation", _("Allocation")
+        RECOVERY = "recovery", _("Recovery")
+        RETURNED_ON_END = "returned_on_end", _("Returned on end/switch")
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="ledger")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, null=True, blank=True, related_name="ledger"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
+    partner_balance_after = models.DecimalField(_("partner balance after"), **MONEY)
+    customer_balance_after = models.DecimalField(_("customer balance after"), null=True, blank=True, **MONEY)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="ledger_amount_positive",
+                violation_error_message=_("A ledger amount is always positive; the kind gives its direction."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "-id"], name="ledger_partner_id"),
+            models.Index(fields=["customer", "-id"], name="ledger_customer_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount}"
+
+
+class Voucher(models.Model):
+    """Credit a partner issues to an associated customer from its voucher quota (R13)."""
+
+    class Status(models.TextChoices):
+        UNUSED = "unused", _("Unused")
+        USED = "used", _("Used")
+        RECOVERED = "recovered", _("Recovered")
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="vouchers")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="vouchers"
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    expires_at = models.DateTimeField(_("expires"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UNUSED)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("issued by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    issued_at = models.DateTimeField(_("issued"), default=timezone.now)
+    recovered_at = models.DateTimeField(_("recovered"), null=True, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, null=True, blank=True, unique=True)
+
+    class Meta:
+        verbose_name = _("voucher")
+        verbose_name_plural = _("vouchers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="voucher_amount_positive",
+                violation_error_message=_("A voucher amount must be greater than zero."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "status"], name="voucher_customer_status"),
+            models.Index(fields=["partner", "-id"], name="voucher_partner_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} → {self.customer}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == self.Status.UNUSED and self.expires_at <= timezone.now()
+
+
+class Invitation(models.Model):
+    """A pre-registration (报备): a single-use link e-mailed to a customer (R2a)."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("Sent")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Expired")
+        REVOKED = "revoked", _("Revoked")
+        SUPERSEDED = "superseded", _("Superseded")
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="invitations"
+    )
+    email = models.EmailField(_("e-mail"))
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    type = models.CharField(_("association type"), max_length=10, choices=Association.Type.choices)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    nonce = models.CharField(max_length=64, unique=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SENT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("sent by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    superseded_by = models.OneToOneField(
+        "self",
+        verbose_name=_("superseded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supersedes",
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        indexes = [models.Index(fields=["partner", "-sent_at"], name="invitation_partner_sent")]
+
+    def __str__(self):
+        return self.email
+
+
+class ProjectRegistration(models.Model):
+    """A project a migration-programme partner registers for a customer (项目报备)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="projects")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="projects"
+    )
+    name = models.CharField(_("project name"), max_length=200)
+    expected_amount = models.DecimalField(_("expected amount"), **MONEY)
+    expected_close = models.DateField(_("expected close date"))
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("submitted by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    review_reason = models.TextField(_("review reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("project registration")
+        verbose_name_plural = _("project registrations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expected_amount__gt=0),
+                name="project_expected_amount_positive",
+                violation_error_message=_("The expected amount must be greater than zero."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name

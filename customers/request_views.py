@@ -1,0 +1,287 @@
+"""Partner-side request pages: for switch and unbind, the account check → the notes with consent
+and reason → the submitted request; a request's page (cancel a switch or unbind; approve or
+reject a customer's dissociation); and the requests inbox."""
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from customers import requests as services
+from customers.checks import Action, failure_message, run_checks
+from customers.models import Association, AssociationRequest
+from customers.request_forms import CancelForm, ConfirmForm, InboxFilterForm, RejectForm, RequestSubmitForm
+from customers.request_selectors import open_request_for, request_for_member, requests_for_member
+from customers.selectors import own_association_for_member
+from organization.protection import operation_protected
+from partnercenter.access import member_permission_required
+from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
+
+Kind = AssociationRequest.Kind
+Status = AssociationRequest.Status
+
+SUBMIT_PERMISSION = {Kind.SWITCH: "customers.switch_association", Kind.UNBIND: "customers.unbind_association"}
+
+
+def _association(request, pk) -> Association:
+    """The member's own active association with customer ``pk`` (404 otherwise), after
+    settling its overdue request, which may have ended it."""
+    association = own_association_for_member(request.user, pk)
+    if services.request_expire_due(association=association):
+        association = own_association_for_member(request.user, pk)
+    return association
+
+
+def _association_request(request, request_pk) -> AssociationRequest:
+    association_request = request_for_member(request.user, request_pk)
+    if services.request_expire_due(association=association_request.association):
+        association_request = request_for_member(request.user, request_pk)
+    return association_request
+
+
+# Switch and unbind: check → notes → submit ----------------------------------------------------
+
+
+def _check_page(request, pk, kind):
+    association = _association(request, pk)
+    results = run_checks(association=association, action=kind)
+    return render(
+        request,
+        "customers/requests/check.html",
+        {
+            "association": association,
+            "customer": association.customer,
+            "kind": kind,
+            "kind_label": Kind(kind).label,
+            "results": results,
+            "passed": all(r.passed for r in results),
+            "open_request": open_request_for(association),
+        },
+    )
+
+
+def _notes_page(request, association, kind, form, *, status=200):
+    return render(
+        request,
+        "customers/requests/notes.html",
+        {
+            "association": association,
+            "customer": association.customer,
+            "kind": kind,
+            "kind_label": Kind(kind).label,
+            "target_label": _type_label(services.target_type_for(association, kind)),
+            "effects": services.request_effects(association=association, kind=kind),
+            "form": form,
+            "deadline_days": services.valid_days(),
+        },
+        status=status,
+    )
+
+
+def _type_label(association_type: str) -> str:
+    return Association.Type(association_type).label if association_type else ""
+
+
+def _notes(request, pk, kind):
+    association = _association(request, pk)
+    form = RequestSubmitForm(association=association, action=kind)
+    if not all(r.passed for r in run_checks(association=association, action=kind)):
+        messages.warning(request, _("The account check does not pass yet: see what must be done first."))
+        return redirect(f"customers:{kind}_check", pk)
+    return _notes_page(request, association, kind, form)
+
+
+def _submit(request, pk, kind):
+    association = _association(request, pk)
+    form = RequestSubmitForm(request.POST, association=association, action=kind)
+    if form.is_valid():
+        try:
+            association_request = services.request_submit(
+                actor=request.user, association=association, kind=kind, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Request submitted. The customer is notified by e-mail and can agree or reject until %(deadline)s.")
+                % {"deadline": services.format_moment(association_request.deadline)},
+            )
+            return redirect("customers:request_detail", association_request.pk)
+    return _notes_page(request, association, kind, form)
+
+
+@require_GET
+@member_permission_required("customers.switch_association")
+def switch_check(request, pk):
+    return _check_page(request, pk, Kind.SWITCH)
+
+
+@require_GET
+@member_permission_required("customers.switch_association")
+def switch_notes(request, pk):
+    return _notes(request, pk, Kind.SWITCH)
+
+
+@require_POST
+@member_permission_required("customers.switch_association")
+@operation_protected
+def switch_submit(request, pk):
+    return _submit(request, pk, Kind.SWITCH)
+
+
+@require_GET
+@member_permission_required("customers.unbind_association")
+def unbind_check(request, pk):
+    return _check_page(request, pk, Kind.UNBIND)
+
+
+@require_GET
+@member_permission_required("customers.unbind_association")
+def unbind_notes(request, pk):
+    return _notes(request, pk, Kind.UNBIND)
+
+
+@require_POST
+@member_permission_required("customers.unbind_association")
+@operation_protected
+def unbind_submit(request, pk):
+    return _submit(request, pk, Kind.UNBIND)
+
+
+# One request ------------------------------------------------------------------------------------
+
+
+def _detail_page(request, association_request, *, cancel_form=None, approve_form=None, reject_form=None):
+    user = request.user
+    association = association_request.association
+    posted = cancel_form or approve_form or reject_form
+    context = {
+        "association_request": association_request,
+        "association": association,
+        "customer": association.customer,
+        "failures": [failure_message(code) for code in association_request.failure_codes],
+        # A request handled meanwhile has no forms left to show the refusal on.
+        "refusals": posted.non_field_errors() if posted and association_request.status != Status.PENDING else [],
+    }
+    if association_request.status == Status.PENDING:
+        if association_request.kind in services.PARTNER_KINDS:
+            if user.has_perm(SUBMIT_PERMISSION[association_request.kind]):
+                context["cancel_form"] = cancel_form or CancelForm(association_request=association_request)
+        elif user.has_perm("customers.handle_dissociation"):
+            context["effects"] = services.request_effects(association=association, kind=association_request.kind)
+            context["results"] = run_checks(
+                association=association, action=Action.APPROVAL, handling=association_request
+            )
+            context["approve_form"] = approve_form or ConfirmForm(
+                association=association, action=Action.APPROVAL, handling=association_request
+            )
+            context["reject_form"] = reject_form or RejectForm(association_request=association_request)
+    return render(request, "customers/requests/detail.html", context)
+
+
+@require_GET
+@member_permission_required("customers.view_customer")
+def request_detail(request, request_pk):
+    return _detail_page(request, _association_request(request, request_pk))
+
+
+@require_POST
+@member_permission_required("customers.view_customer")
+def request_cancel(request, request_pk):
+    association_request = _association_request(request, request_pk)
+    permission = SUBMIT_PERMISSION.get(association_request.kind)
+    if permission is None or not request.user.has_perm(permission):
+        raise PermissionDenied
+    form = CancelForm(request.POST, association_request=association_request)
+    if form.is_valid():
+        try:
+            services.request_cancel(
+                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Request cancelled. The customer is notified by e-mail."))
+            return redirect("customers:request_detail", association_request.pk)
+    return _detail_page(request, association_request, cancel_form=form)
+
+
+@require_POST
+@member_permission_required("customers.handle_dissociation")
+@operation_protected
+def request_approve(request, request_pk):
+    association_request = _association_request(request, request_pk)
+    form = ConfirmForm(
+        request.POST, association=association_request.association, action=Action.APPROVAL, handling=association_request
+    )
+    if form.is_valid():
+        try:
+            services.request_approve(
+                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Dissociation approved: the association has ended. The customer is notified."))
+            return redirect("customers:request_detail", association_request.pk)
+    return _detail_page(request, association_request, approve_form=form)
+
+
+@require_POST
+@member_permission_required("customers.handle_dissociation")
+def request_reject(request, request_pk):
+    association_request = _association_request(request, request_pk)
+    form = RejectForm(request.POST, association_request=association_request)
+    if form.is_valid():
+        try:
+            services.request_reject(
+                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Dissociation rejected. The customer is notified."))
+            return redirect("customers:request_detail", association_request.pk)
+    return _detail_page(request, association_request, reject_form=form)
+
+
+# The inbox --------------------------------------------------------------------------------------
+
+
+@require_GET
+@member_permission_required("customers.handle_dissociation")
+def request_inbox(request):
+    user = request.user
+    services.request_expire_due(partner=user.partner, limit=settings.PARTNER_CENTER["PAGE_SIZE"])
+    form = InboxFilterForm(request.GET or None)
+    qs = requests_for_member(user).select_related("association__customer", "requested_by")
+    filters = form.filters()
+    if filters is None:
+        qs = qs.none()
+    else:
+        qs = qs.filter(**filters)
+    scope = f"requests:{user.partner_id}:{request.GET.get('kind', '')}:{request.GET.get('status', '')}"
+    paginator = KeysetPaginator(qs, ["-id"], scope=scope)
+    try:
+        page = paginator.page(request.GET.get("cursor") or None)
+    except InvalidCursor:
+        messages.error(request, _("That page link is no longer valid; showing the first page."))
+        page = paginator.page(None)
+    total, estimate = bounded_count(qs)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    return render(
+        request,
+        "customers/requests/inbox.html",
+        {
+            "form": form,
+            "page": page,
+            "total": total,
+            "total_is_estimate": estimate,
+            "base_query": query.urlencode(),
+            "list_url": reverse("customers:request_inbox"),
+        },
+    )

@@ -1,0 +1,162 @@
+"""Reads scoped to the acting member. Everything a partner view shows comes through here, so
+another partner's object is a 404 and a customer manager only sees their own customers."""
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from customers.models import Association, AssociationRequest, Customer
+from organization.backends import role_keys
+from organization.models import Role, User
+
+_MANAGER_ROLES = {Role.Builtin.CUSTOMER_MANAGER, Role.Builtin.CUSTOMER_MANAGER_SUPERVISOR}
+
+
+def manager_scope(user) -> list[int] | None:
+    """The manager ids whose customers ``user`` is limited to, or None for no limit (R16).
+
+    A member is limited when every role they hold is Customer Manager or Customer Manager
+    Supervisor: a manager to their own customers, a supervisor also to their managers'."""
+    if not hasattr(user, "_manager_scope"):
+        builtins = role_keys(user)
+        if builtins and all(b in _MANAGER_ROLES for b in builtins):
+            ids = [user.pk]
+            if Role.Builtin.CUSTOMER_MANAGER_SUPERVISOR in builtins:
+                ids += list(user.supervised.values_list("pk", flat=True))
+            user._manager_scope = ids
+        else:
+            user._manager_scope = None
+    return user._manager_scope
+
+
+def active_associations_for(user, *, resellers: bool = False) -> QuerySet[Association]:
+    """The member's partner's active associations (``resellers``: those of the resellers
+    under the member's distributor, read-only), narrowed for customer managers."""
+    partner = user.partner
+    qs = Association.objects.filter(status=Association.Status.ACTIVE)
+    if resellers:
+        qs = qs.filter(partner__distributor=partner) if partner.is_distributor else qs.none()
+    else:
+        qs = qs.filter(partner=partner)
+    scope = manager_scope(user)
+    if scope is not None:
+        qs = qs.filter(customer__manager_id__in=scope)
+    return qs
+
+
+def customers_visible_to(user) -> QuerySet[Customer]:
+    """Customers the member may open: those actively associated with their partner (or with
+    a reseller under their distributor), narrowed for customer managers."""
+    partner = user.partner
+    condition = Q(associations__status=Association.Status.ACTIVE) & (
+        Q(associations__partner=partner) | Q(associations__partner__distributor=partner)
+    )
+    qs = Customer.objects.filter(condition)
+    scope = manager_scope(user)
+    if scope is not None:
+        qs = qs.filter(manager_id__in=scope)
+    return qs
+
+
+def customer_for_member(user, pk) -> Customer:
+    return get_object_or_404(customers_visible_to(user).select_related("manager", "enterprise_master"), pk=pk)
+
+
+def own_association_for_member(user, customer_pk, *, for_update: bool = False) -> Association:
+    """The active association of one of the partner's *own* customers (actions are never
+    offered on a reseller's customer). 404 for anything else."""
+    qs = active_associations_for(user).select_related("customer", "partner")
+    if for_update:
+        qs = qs.select_for_update()
+    return get_object_or_404(qs, customer_id=customer_pk)
+
+
+def search_filter(term: str, *, reseller: bool = False) -> Q:
+    """Search an association list by the customer's name, e-mail or account name (and, on
+    a distributor's Resellers' customers tab, by the reseller's name)."""
+    term = term.strip()
+    condition = (
+        Q(customer__name__icontains=term)
+        | Q(customer__email__icontains=term)
+        | Q(customer__account_name__icontains=term)
+    )
+    if reseller:
+        condition |= Q(partner__name__icontains=term) | Q(partner__account_name__icontains=term)
+    return condition
+
+
+CUSTOMER_LIST_SORTS = {
+    "newest": ["-id"],
+    "oldest": ["id"],
+    "account": ["customer__account_name"],
+}
+
+
+def customer_list_rows(user, *, tab: str, filters: dict | None) -> tuple[QuerySet[Association], list[str]]:
+    """The customer list's rows and their keyset ordering: the tab's active associations
+    narrowed by the filter form's cleaned data ({} when unfiltered; None for an invalid form,
+    which shows nothing rather than everything). The list page and its CSV export both read
+    through here, so the export is exactly the filtered list."""
+    resellers = tab == "resellers"
+    # The partner is the member's own on My customers; only the resellers' tab shows it.
+    related = ["customer", "customer__manager", *(["partner"] if resellers else [])]
+    qs = active_associations_for(user, resellers=resellers).select_related(*related)
+    if filters is None:
+        return qs.none(), CUSTOMER_LIST_SORTS["newest"]
+    if filters.get("q"):
+        qs = qs.filter(search_filter(filters["q"], reseller=resellers))
+    if filters.get("type"):
+        qs = qs.filter(type=filters["type"])
+    status = filters.get("status")
+    if status == "frozen":
+        qs = qs.filter(customer__frozen=True)
+    elif status == "arrears":
+        qs = qs.filter(customer__arrears__gt=0)
+    elif status == "normal":
+        qs = qs.filter(customer__frozen=False, customer__arrears=0)
+    if filters.get("manager"):
+        qs = qs.filter(customer__manager_id=filters["manager"])
+    if filters.get("pending"):
+        qs = qs.filter(pending_request_filter(filters["pending"]))
+    return qs, CUSTOMER_LIST_SORTS[filters.get("sort") or "newest"]
+
+
+def _open_requests(kind: str = "") -> QuerySet[AssociationRequest]:
+    """Pending requests still inside their deadline on the outer association: one past its
+    deadline is as good as expired, whether or not the expiry job has run yet."""
+    qs = AssociationRequest.objects.filter(
+        association=OuterRef("pk"), status=AssociationRequest.Status.PENDING, deadline__gt=timezone.now()
+    )
+    return qs.filter(kind=kind) if kind else qs
+
+
+def annotate_pending_request(qs: QuerySet[Association]) -> QuerySet[Association]:
+    """Adds ``pending_request_id``, ``pending_request_kind`` and ``pending_request_deadline``
+    to each association of a list, in the list's own query (no query per row): one LEFT JOIN
+    on the open request, of which there is at most one per association (R6, a unique
+    constraint), rather than a subquery per column."""
+    open_request = FilteredRelation(
+        "requests",
+        condition=Q(requests__status=AssociationRequest.Status.PENDING, requests__deadline__gt=timezone.now()),
+    )
+    return qs.annotate(open_request=open_request).annotate(
+        pending_request_id=F("open_request__id"),
+        pending_request_kind=F("open_request__kind"),
+        pending_request_deadline=F("open_request__deadline"),
+    )
+
+
+def pending_request_filter(kind: str) -> Q:
+    """Associations with an open request (of ``kind``, or of any kind for "any")."""
+    return Q(Exists(_open_requests("" if kind == "any" else kind)))
+
+
+def customer_list_managers(user) -> list:
+    """The members who may hold customers (both manager roles), which the customer list
+    filters by and assigns to; none for a member limited to their own customers."""
+    if manager_scope(user) is not None:
+        return []
+    return list(
+        User.objects.filter(partner=user.partner, kind="member", roles__builtin__in=_MANAGER_ROLES)
+        .order_by("display_name", "member_name")
+        .distinct()
+    )

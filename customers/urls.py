@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from customers import export, views
+
+app_name = "customers"
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("export/", export.customer_export, name="export"),
+    path("", include("customers.funds_urls")),
+    path("", include("customers.invitation_urls")),
+    path("", include("customers.request_urls")),
+]

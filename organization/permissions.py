@@ -1,0 +1,65 @@
+"""The portal's permission catalogue (SPEC R19), grouped by menu, and the built-in roles.
+
+Permissions are ordinary Django permissions (``app_label.codename``); a role grants a set of
+them. The role editor offers exactly this catalogue."""
+from django.utils.translation import gettext_lazy as _
+
+CATALOGUE = [
+    (
+        _("Sales › Customers"),
+        [
+            "customers.view_customer",
+            "customers.export_customers",
+            "customers.invite_customers",
+            "customers.switch_association",
+            "customers.unbind_association",
+            "customers.handle_dissociation",
+            "customers.allocate_funds",
+            "customers.recover_funds",
+            "customers.issue_vouchers",
+        ],
+    ),
+    (_("Records"), ["audit.view_operationrecord", "audit.export_records"]),
+    (
+        _("Organization"),
+        ["organization.manage_members", "organization.manage_roles", "organization.manage_settings"],
+    ),
+    (_("API"), ["organization.use_api"]),
+]
+
+ALL_PORTAL_PERMISSIONS = [perm for _group, perms in CATALOGUE for perm in perms]
+
+BUILTIN_ROLE_PERMISSIONS = {
+    "system_admin": ALL_PORTAL_PERMISSIONS,
+    "customer_manager": [
+        "customers.view_customer",
+        "customers.invite_customers",
+        "customers.switch_association",
+        "customers.unbind_association",
+        "customers.handle_dissociation",
+        "customers.issue_vouchers",
+        "audit.view_operationrecord",
+    ],
+    "customer_manager_supervisor": [
+        "customers.view_customer",
+        "customers.invite_customers",
+        "customers.switch_association",
+        "customers.unbind_association",
+        "customers.handle_dissociation",
+        "customers.issue_vouchers",
+        "audit.view_operationrecord",
+    ],
+    "finance": [
+        "customers.view_customer",
+        "customers.allocate_funds",
+        "customers.recover_funds",
+        "customers.issue_vouchers",
+        "audit.view_operationrecord",
+    ],
+    "read_only": ["customers.view_customer", "audit.view_operationrecord"],
+}
+
+
+def split(perm: str) -> tuple[str, str]:
+    app_label, codename = perm.split(".", 1)
+    return app_label, codename

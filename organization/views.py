@@ -1,0 +1,361 @@
+"""Organization pages of the partner portal: Members, Roles, Settings, the personal profile
+(Partner info › Basic info) and the customer-manager assignment from the customer list."""
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from organization import services
+from organization.member_forms import (
+    CustomerManagerAssignForm,
+    MemberCreateForm,
+    MemberUpdateForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    ProfileForm,
+    RoleForm,
+    SettingsForm,
+    permission_label,
+)
+from organization.protection import operation_protected, protection_minutes
+from organization.selectors import member_for, members_of, role_for, roles_with_member_counts
+from partnercenter.access import member_permission_required, member_required
+from partnercenter.pagination import InvalidCursor, KeysetPaginator
+
+MANAGE_MEMBERS = "organization.manage_members"
+MANAGE_ROLES = "organization.manage_roles"
+MANAGE_SETTINGS = "organization.manage_settings"
+
+
+def _posted(request):
+    """The submitted data, or None on GET. Not ``request.POST or None``: a form of one unticked
+    checkbox submits nothing and must still count as submitted."""
+    return request.POST if request.method == "POST" else None
+
+
+def _run(form, action):
+    """Call a service; a refused rule becomes an error on ``form`` and nothing changed."""
+    try:
+        return action()
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return None
+
+
+def _refused(request, exc: ValidationError):
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+# Members ---------------------------------------------------------------------------------
+
+
+@require_GET
+@member_permission_required(MANAGE_MEMBERS)
+def member_list(request):
+    members = members_of(request.user).select_related("supervisor").prefetch_related("roles")
+    paginator = KeysetPaginator(members, ["member_name", "id"], scope=f"members:{request.user.partner_id}")
+    try:
+        page = paginator.page(request.GET.get("cursor") or None)
+    except InvalidCursor:
+        messages.error(request, _("That page link is no longer valid; showing the first page."))
+        page = paginator.page(None)
+    return render(request, "organization/member_list.html", {"page": page, "base_query": ""})
+
+
+@require_http_methods(["GET", "POST"])
+@member_permission_required(MANAGE_MEMBERS)
+def member_create(request):
+    actor = request.user
+    form = MemberCreateForm(_posted(request), actor=actor)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        member = _run(
+            form,
+            lambda: services.member_create(
+                actor=actor,
+                partner=actor.partner,
+                member_name=data["member_name"],
+                display_name=data["display_name"],
+                email=data["email"],
+                mobile=data["mobile"],
+                roles=list(data["roles"]),
+                supervisor=data["supervisor"],
+                password=data["password1"],
+            ),
+        )
+        if member is not None:
+            messages.success(request, _("Member %(name)s created.") % {"name": member.member_name})
+            return redirect("organization:members")
+    return render(request, "organization/member_form.html", {"form": form, "member": None})
+
+
+@require_http_methods(["GET", "POST"])
+@member_permission_required(MANAGE_MEMBERS)
+def member_edit(request, pk):
+    actor = request.user
+    member = member_for(actor, pk)
+    form = MemberUpdateForm(_posted(request), actor=actor, member=member)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        updated = _run(
+            form,
+            lambda: services.member_update(
+                actor=actor,
+                member=member,
+                display_name=data["display_name"],
+                email=data["email"],
+                mobile=data["mobile"],
+                roles=list(data["roles"]),
+                supervisor=data["supervisor"],
+            ),
+        )
+        if updated is not None:
+            messages.success(request, _("Member %(name)s saved.") % {"name": member.member_name})
+            return redirect("organization:members")
+    return render(request, "organization/member_form.html", {"form": form, "member": member})
+
+
+@require_POST
+@member_permission_required(MANAGE_MEMBERS)
+def member_disable(request, pk):
+    member = member_for(request.user, pk)
+    try:
+        services.member_disable(actor=request.user, member=member)
+    except ValidationError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(
+            request, _("Member %(name)s disabled: they can no longer sign in.") % {"name": member.member_name}
+        )
+    return redirect("organization:members")
+
+
+@require_POST
+@member_permission_required(MANAGE_MEMBERS)
+def member_enable(request, pk):
+    member = member_for(request.user, pk)
+    try:
+        services.member_enable(actor=request.user, member=member)
+    except ValidationError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("Member %(name)s enabled.") % {"name": member.member_name})
+    return redirect("organization:members")
+
+
+@require_http_methods(["GET", "POST"])
+@member_permission_required(MANAGE_MEMBERS)
+def member_reset_password(request, pk):
+    member = member_for(request.user, pk)
+    form = PasswordResetForm(_posted(request), member=member)
+    if request.method == "POST" and form.is_valid():
+        done = _run(
+            form,
+            lambda: services.member_reset_password(
+                actor=request.user, member=member, password=form.cleaned_data["password1"]
+            ),
+        )
+        if done is not None:
+            messages.success(
+                request,
+                _("The password of %(name)s was reset; their open sessions have ended.") % {"name": member.member_name},
+            )
+            return redirect("organization:members")
+    return render(request, "organization/member_reset_password.html", {"form": form, "member": member})
+
+
+# Roles -----------------------------------------------------------------------------------
+
+
+@require_GET
+@member_permission_required(MANAGE_ROLES)
+def role_list(request):
+    roles = list(roles_with_member_counts(request.user))
+    for role in roles:
+        role.permission_labels = [
+            permission_label(f"{p.content_type.app_label}.{p.codename}") for p in role.permissions.all()
+        ]
+    return render(request, "organization/role_list.html", {"roles": roles})
+
+
+@require_http_methods(["GET", "POST"])
+@member_permission_required(MANAGE_ROLES)
+def role_create(request):
+    actor = request.user
+    form = RoleForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        role = _run(
+            form,
+            lambda: services.role_create(
+                actor=actor,
+                partner=actor.partner,
+                name=data["name"],
+                description=data["description"],
+                permissions=data["permissions"],
+            ),
+        )
+        if role is not None:
+            messages.success(request, _("Role %(name)s created.") % {"name": role.name})
+            return redirect("organization:roles")
+    return render(request, "organization/role_form.html", {"form": form, "role": None})
+
+
+@require_http_methods(["GET", "POST"])
+@member_permission_required(MANAGE_ROLES)
+def role_edit(request, pk):
+    """Custom roles are edited here; built-in roles are shown read-only."""
+    actor = request.user
+    role = role_for(actor, pk)
+    form = RoleForm(_posted(request), role=role)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        updated = _run(
+            form,
+            lambda: services.role_update(
+                actor=actor,
+                role=role,
+                name=data["name"],
+                description=data["description"],
+                permissions=data["permissions"],
+            ),
+        )
+        if updated is not None:
+            messages.success(request, _("Role %(name)s saved.") % {"name": updated.name})
+            return redirect("organization:roles")
+    return render(
+        request, "organization/role_form.html", {"form": form, "role": role, "read_only": role.partner_id is None}
+    )
+
+
+@require_POST
+@member_permission_required(MANAGE_ROLES)
+def role_delete(request, pk):
+    role = role_for(request.user, pk)
+    try:
+        services.role_delete(actor=request.user, role=role)
+    except ValidationError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("Role %(name)s deleted.") % {"name": role.name})
+    return redirect("organization:roles")
+
+
+# Settings --------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@member_permission_required(MANAGE_SETTINGS)
+@operation_protected
+def organization_settings(request):
+    """Turning operation protection off is itself protected: otherwise anyone holding a
+    member's open session could switch it off and then act unasked."""
+    actor = request.user
+    minutes = protection_minutes()
+    form = SettingsForm(
+        _posted(request), minutes=minutes, initial={"operation_protection": actor.partner.operation_protection}
+    )
+    if request.method == "POST" and form.is_valid():
+        done = _run(
+            form,
+            lambda: services.settings_update(
+                actor=actor, partner=actor.partner, operation_protection=form.cleaned_data["operation_protection"]
+            ),
+        )
+        if done is not None:
+            messages.success(request, _("Settings saved."))
+            return redirect("organization:settings")
+    return render(request, "organization/settings.html", {"form": form})
+
+
+# Personal profile (Partner info › Basic info) --------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def profile(request):
+    member = request.user
+    form = ProfileForm(
+        _posted(request),
+        initial={"display_name": member.display_name, "email": member.email, "mobile": member.mobile},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        done = _run(
+            form,
+            lambda: services.profile_update(
+                actor=member, display_name=data["display_name"], email=data["email"], mobile=data["mobile"]
+            ),
+        )
+        if done is not None:
+            messages.success(request, _("Your profile was saved."))
+            return redirect("organization:profile")
+    return render(request, "organization/profile.html", {"form": form, "partner": member.partner})
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def password_change(request):
+    member = request.user
+    form = PasswordChangeForm(_posted(request), member=member)
+    if request.method == "POST" and form.is_valid():
+        changed = _run(
+            form,
+            lambda: services.password_change(
+                actor=member,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["password1"],
+            ),
+        )
+        if changed is not None:
+            # The new password ends every session of this member; keep this one.
+            update_session_auth_hash(request, changed)
+            messages.success(request, _("Your password was changed. You were signed out everywhere else."))
+            return redirect("organization:profile")
+    return render(request, "organization/password_change.html", {"form": form})
+
+
+# Customer managers -----------------------------------------------------------------------
+
+
+@require_POST
+@member_permission_required("customers.view_customer", MANAGE_MEMBERS)
+def customer_manager_assign(request):
+    actor = request.user
+    form = CustomerManagerAssignForm(request.POST, actor=actor)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("customers:list")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    try:
+        count = services.customer_manager_assign(
+            actor=actor, customer_ids=form.cleaned_data["customers"], manager=form.cleaned_data["manager"]
+        )
+    except ValidationError as exc:
+        _refused(request, exc)
+        return redirect(back)
+    manager = form.cleaned_data["manager"]
+    if manager is None:
+        text = ngettext(
+            "%(count)d customer no longer has a customer manager.",
+            "%(count)d customers no longer have a customer manager.",
+            count,
+        ) % {"count": count}
+    else:
+        text = ngettext(
+            "%(count)d customer now has %(manager)s as customer manager.",
+            "%(count)d customers now have %(manager)s as customer manager.",
+            count,
+        ) % {"count": count, "manager": manager}
+    messages.success(request, text)
+    return redirect(back)

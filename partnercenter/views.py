@@ -1,0 +1,34 @@
+"""Project-wide pages: the landing redirect and the error pages."""
+from django.contrib.auth.views import LogoutView
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+
+@require_GET
+def home(request):
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("login")
+    if user.is_member:
+        return redirect("customers:list")
+    if user.is_customer:
+        return redirect("account_center:home")
+    if user.is_staff:
+        return redirect("admin:index")
+    return render(request, "no_access.html", status=403)
+
+
+class SignOutView(LogoutView):
+    """POST only (Django's LogoutView refuses GET); the session is flushed."""
+
+
+def error_403(request, exception=None):
+    return render(request, "errors/403.html", status=403)
+
+
+def error_404(request, exception=None):
+    return render(request, "errors/404.html", status=404)
+
+
+def error_500(request):
+    return render(request, "errors/500.html", status=500)

@@ -1,0 +1,108 @@
+"""Shared fixtures: the personas every feature is tested with.
+
+- ``partner``/``admin_member``: a solution provider and its System Administrator;
+- ``member_without_permission``: a member of the same partner whose role grants nothing;
+- ``viewer``: Read-only role; ``manager``/``supervisor``: customer-manager roles;
+- ``other_partner``/``other_member``: an outsider organisation;
+- ``customer``/``customer_user``: a customer account owner, associated with ``partner``;
+- ``operator``: vendor staff with the admin site.
+"""
+import pytest
+from django.db import connection
+
+from customers.models import Association
+from organization.models import Role
+from partnercenter import factories as f
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    f.default_password_hash.cache_clear()
+    yield
+    f.default_password_hash.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _locmem_email(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def partner(db):
+    return f.PartnerFactory(account_name="acme", name="Acme Cloud")
+
+
+@pytest.fixture
+def admin_member(partner):
+    return f.MemberFactory(partner=partner, member_name="admin", roles=["system_admin"], is_partner_admin=True)
+
+
+@pytest.fixture
+def empty_role(partner):
+    return Role.objects.create(partner=partner, name="Nothing")
+
+
+@pytest.fixture
+def member_without_permission(partner, empty_role):
+    return f.MemberFactory(partner=partner, member_name="nobody", roles=[empty_role])
+
+
+@pytest.fixture
+def viewer(partner):
+    return f.MemberFactory(partner=partner, member_name="viewer", roles=["read_only"])
+
+
+@pytest.fixture
+def supervisor(partner):
+    return f.MemberFactory(partner=partner, member_name="supervisor", roles=["customer_manager_supervisor"])
+
+
+@pytest.fixture
+def manager(partner, supervisor):
+    return f.MemberFactory(partner=partner, member_name="manager", roles=["customer_manager"], supervisor=supervisor)
+
+
+@pytest.fixture
+def other_partner(db):
+    return f.PartnerFactory(account_name="globex", name="Globex")
+
+
+@pytest.fixture
+def other_member(other_partner):
+    return f.MemberFactory(partner=other_partner, member_name="admin", roles=["system_admin"])
+
+
+@pytest.fixture
+def customer(partner):
+    c = f.CustomerWithUserFactory(account_name="cust-one", name="Customer One")
+    f.AssociationFactory(partner=partner, customer=c, type=Association.Type.RESELLER)
+    return c
+
+
+@pytest.fixture
+def customer_user(customer):
+    return customer.user
+
+
+@pytest.fixture
+def operator(db):
+    return f.OperatorFactory(username="operator")
+
+
+@pytest.fixture
+def as_user(client):
+    """``as_user(user)`` signs the test client in as ``user`` and returns the client."""
+
+    def sign_in(user):
+        client.force_login(user, backend="organization.backends.RolePermissionBackend")
+        return client
+
+    return sign_in
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://… (CI does)")
+    for item in items:
+        if "postgres" in item.keywords and connection.vendor != "postgresql":
+            item.add_marker(skip)

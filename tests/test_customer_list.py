@@ -1,0 +1,218 @@
+"""Customer management list and detail (foundation)."""
+import re
+
+import pytest
+from django.urls import reverse
+
+from customers.models import Association
+from partnercenter import factories as f
+
+LIST = reverse("customers:list")
+
+
+def detail(customer):
+    return reverse("customers:detail", args=[customer.pk])
+
+
+def test_it_shows_the_partners_own_customers(as_user, admin_member, customer, other_partner):
+    foreign = f.CustomerFactory(account_name="foreign-1")
+    f.AssociationFactory(partner=other_partner, customer=foreign)
+    response = as_user(admin_member).get(LIST)
+    assert response.status_code == 200
+    assert b"cust-one" in response.content
+    assert b"foreign-1" not in response.content
+
+
+def test_it_gives_404_for_another_partners_customer(as_user, other_member, customer):
+    assert as_user(other_member).get(detail(customer)).status_code == 404
+
+
+def test_it_gives_404_for_a_customer_whose_association_ended(as_user, admin_member, customer):
+    Association.objects.filter(customer=customer).update(
+        status="ended", ended_at="2026-01-01T00:00:00Z", end_reason="unbind"
+    )
+    assert as_user(admin_member).get(detail(customer)).status_code == 404
+
+
+def test_it_requires_the_view_customers_permission(as_user, member_without_permission, customer):
+    client = as_user(member_without_permission)
+    assert client.get(LIST).status_code == 403
+    assert client.get(detail(customer)).status_code == 403
+
+
+def test_it_shows_the_no_access_page_to_a_customer_user(as_user, customer_user):
+    response = as_user(customer_user).get(LIST)
+    assert response.status_code == 403
+    assert b"No access" in response.content
+    assert b"Associated since" not in response.content
+
+
+def test_it_sends_anonymous_visitors_to_sign_in(client):
+    response = client.get(LIST)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_detail_shows_facts_and_history(as_user, admin_member, customer):
+    response = as_user(admin_member).get(detail(customer))
+    assert response.status_code == 200
+    assert b"Association history" in response.content
+    assert b"Customer One" in response.content
+
+
+def test_search_matches_name_email_and_account(as_user, admin_member, partner):
+    for name, account in [("Zebra Corp", "zz-1"), ("Yak Ltd", "yy-2")]:
+        f.AssociationFactory(partner=partner, customer=f.CustomerFactory(name=name, account_name=account))
+    client = as_user(admin_member)
+    assert b"Yak Ltd" not in client.get(LIST, {"q": "zebra"}).content
+    assert b"Zebra Corp" in client.get(LIST, {"q": "zebra"}).content
+    assert b"Zebra Corp" in client.get(LIST, {"q": "zz-1@customer"}).content
+    assert b"Yak Ltd" in client.get(LIST, {"q": "YY-2"}).content
+
+
+def test_it_filters_by_type_and_status(as_user, admin_member, partner):
+    f.AssociationFactory(partner=partner, type="referral", customer=f.CustomerFactory(account_name="ref-1"))
+    f.AssociationFactory(
+        partner=partner, type="reseller", customer=f.CustomerFactory(account_name="res-frozen", frozen=True)
+    )
+    client = as_user(admin_member)
+    body = client.get(LIST, {"type": "reseller"}).content
+    assert b"res-frozen" in body and b"ref-1" not in body
+    body = client.get(LIST, {"status": "frozen"}).content
+    assert b"res-frozen" in body and b"ref-1" not in body
+    body = client.get(LIST, {"status": "normal"}).content
+    assert b"ref-1" in body and b"res-frozen" not in body
+
+
+def test_a_bad_filter_value_is_a_message_not_an_error(as_user, admin_member, customer):
+    response = as_user(admin_member).get(LIST, {"type": "nonsense", "sort": "drop table"})
+    assert response.status_code == 200
+    assert b"Some filters are not valid" in response.content
+
+
+def _walk(client, params):
+    seen, cursor, pages = [], None, 0
+    while True:
+        response = client.get(LIST, {**params, **({"cursor": cursor} if cursor else {})})
+        page = response.context["page"]
+        seen += [a.customer.account_name for a in page.rows]
+        pages += 1
+        if not page.next_cursor:
+            return seen, pages
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "account"])
+def test_keyset_pages_cover_every_customer_once(as_user, admin_member, partner, settings, sort):
+    settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "PAGE_SIZE": 7}
+    for _ in range(30):
+        f.AssociationFactory(partner=partner)
+    seen, pages = _walk(as_user(admin_member), {"sort": sort})
+    assert len(seen) == 30 and len(set(seen)) == 30
+    assert pages == 5
+    if sort == "account":
+        assert seen == sorted(seen)
+
+
+def test_previous_page_returns_the_same_rows(as_user, admin_member, partner, settings):
+    settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "PAGE_SIZE": 5}
+    for _ in range(12):
+        f.AssociationFactory(partner=partner)
+    client = as_user(admin_member)
+    first = client.get(LIST).context["page"]
+    second = client.get(LIST, {"cursor": first.next_cursor}).context["page"]
+    back = client.get(LIST, {"cursor": second.prev_cursor}).context["page"]
+    assert [a.pk for a in back.rows] == [a.pk for a in first.rows]
+
+
+def test_a_forged_cursor_shows_the_first_page_with_a_message(as_user, admin_member, customer):
+    response = as_user(admin_member).get(LIST, {"cursor": "eyJ2IjpbMV0sImQiOiJuZXh0In0:forged:sig"})
+    assert response.status_code == 200
+    assert b"no longer valid" in response.content
+    huge = as_user(admin_member).get(LIST, {"cursor": "x" * 5000})
+    assert huge.status_code == 200
+
+
+def test_the_count_is_an_estimate_past_the_limit(as_user, admin_member, partner, settings):
+    settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "EXACT_COUNT_LIMIT": 5}
+    for _ in range(8):
+        f.AssociationFactory(partner=partner)
+    response = as_user(admin_member).get(LIST)
+    assert response.context["total_is_estimate"] is True
+    assert b"About" in response.content
+
+
+@pytest.mark.parametrize("rows", [10, 100])
+def test_the_list_query_count_does_not_grow_with_rows(
+    as_user, admin_member, partner, rows, django_assert_max_num_queries
+):
+    manager = f.MemberFactory(partner=partner, member_name="m", roles=["customer_manager"])
+    for i in range(rows):
+        f.AssociationFactory(partner=partner, customer=f.CustomerFactory(manager=manager if i % 2 else None))
+    client = as_user(admin_member)
+    client.get(LIST)  # warm the session
+    # session, user with partner, roles with permissions, managers filter, count, rows
+    with django_assert_max_num_queries(6):
+        response = client.get(LIST)
+    assert len(response.context["page"].rows) == min(rows, 50)
+
+
+class TestDistributorTabs:
+    @pytest.fixture
+    def distributor(self, db):
+        return f.DistributorFactory(account_name="dist")
+
+    @pytest.fixture
+    def reseller(self, distributor):
+        return f.ResellerFactory(account_name="res", name="Reseller R", distributor=distributor)
+
+    @pytest.fixture
+    def dist_admin(self, distributor):
+        return f.MemberFactory(partner=distributor, member_name="admin")
+
+    @pytest.fixture
+    def data(self, distributor, reseller):
+        f.AssociationFactory(partner=distributor, customer=f.CustomerFactory(account_name="dist-own"))
+        f.AssociationFactory(partner=reseller, customer=f.CustomerFactory(account_name="res-cust"))
+
+    def test_my_customers_tab_shows_only_its_own(self, as_user, dist_admin, data):
+        body = as_user(dist_admin).get(LIST).content.decode()
+        assert "dist-own" in body and "res-cust" not in body
+        assert "Resellers&#x27; customers" in body or "Resellers' customers" in body
+
+    def test_resellers_tab_shows_reseller_customers_read_only(self, as_user, dist_admin, data):
+        body = as_user(dist_admin).get(LIST, {"tab": "resellers"}).content.decode()
+        assert "res-cust" in body and "dist-own" not in body
+        assert "Reseller R" in body
+        assert "More" not in body  # no Operation menu on a reseller's customer
+        assert not re.search(r'href="/customers/\d+/"', body)
+
+    def test_resellers_tab_searches_by_reseller_name(self, as_user, dist_admin, data):
+        client = as_user(dist_admin)
+        assert b"res-cust" in client.get(LIST, {"tab": "resellers", "q": "Reseller R"}).content
+
+    def test_a_non_distributor_has_no_resellers_tab(self, as_user, admin_member, customer):
+        response = as_user(admin_member).get(LIST, {"tab": "resellers"})
+        assert response.context["tab"] == "mine"
+        assert b"cust-one" in response.content
+
+
+class TestCustomerManagerScope:
+    def test_a_manager_sees_only_managed_customers(self, as_user, partner, manager):
+        mine = f.CustomerFactory(account_name="mine", manager=manager)
+        theirs = f.CustomerFactory(account_name="theirs")
+        for c in (mine, theirs):
+            f.AssociationFactory(partner=partner, customer=c)
+        client = as_user(manager)
+        body = client.get(LIST).content
+        assert b"mine" in body and b"theirs" not in body
+        assert client.get(detail(theirs)).status_code == 404
+        assert client.get(detail(mine)).status_code == 200
+
+    def test_a_supervisor_sees_the_customers_of_supervised_managers(self, as_user, partner, manager, supervisor):
+        managed = f.CustomerFactory(account_name="managed", manager=manager)
+        other = f.CustomerFactory(account_name="unmanaged")
+        for c in (managed, other):
+            f.AssociationFactory(partner=partner, customer=c)
+        body = as_user(supervisor).get(LIST).content
+        assert b"managed" in body and b"unmanaged" not in body
