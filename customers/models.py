@@ -214,7 +214,8 @@ class Association(models.Model):
 class AssociationRequest(models.Model):
     """A request to change an association: a partner's switch or unbind, which the customer
     confirms or rejects, or a customer's dissociation, which the partner approves or rejects.
-    At most one is pending per association (R6)."""
+    At most ``PC_PENDING_REQUESTS_PER_ASSOCIATION`` (default one) are pending per association
+    (R6, R10): the ``request.pending`` check enforces it under the association's row lock."""
 
     class Kind(models.TextChoices):
         SWITCH = "switch", _("Switch association type")
@@ -265,12 +266,6 @@ class AssociationRequest(models.Model):
         verbose_name = _("association request")
         verbose_name_plural = _("association requests")
         constraints = [
-            models.UniqueConstraint(
-                fields=["association"],
-                condition=Q(status="pending"),
-                name="request_one_pending_per_association",
-                violation_error_message=_("Another request on this association is pending."),
-            ),
             models.CheckConstraint(
                 condition=(Q(kind="switch") & ~Q(target_type="")) | (~Q(kind="switch") & Q(target_type="")),
                 name="request_switch_has_target_type",

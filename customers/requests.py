@@ -402,6 +402,7 @@ def _switch(*, actor, association: Association, association_request: Association
         funds.balance_return_on_end(actor=actor, association=association, reason=association_request.reason)
     association.type = association_request.target_type
     association.save(update_fields=["type"])
+    _close_others(association, association_request)
     record(
         event=Event.ASSOCIATION_SWITCHED,
         actor=actor,
@@ -415,6 +416,20 @@ def _switch(*, actor, association: Association, association_request: Association
     )
 
 
+def _close_others(association: Association, completed: AssociationRequest, *, now: datetime | None = None) -> None:
+    """When the setting allows more than one pending request per association (R6, R10), the
+    others were asked of an association that has just changed: they close as cancelled, by
+    nobody, with a record naming the request that completed. With the default of one there
+    are none."""
+    now = now or timezone.now()
+    others = AssociationRequest.objects.select_for_update().filter(association=association, status=Status.PENDING)
+    for other in others.exclude(pk=completed.pk).order_by("pk"):
+        other.association = association
+        _close(other, Status.CANCELLED, actor=None, response="", now=now)
+        _record_step(Event.REQUEST_CANCELLED, None, other, extra={"closed_by_request": completed.pk})
+        _notify(other)
+
+
 def _end(*, actor, association: Association, association_request: AssociationRequest, end_reason, now) -> None:
     funds.vouchers_recover_all(actor=actor, association=association, reason=association_request.reason)
     funds.balance_return_on_end(actor=actor, association=association, reason=association_request.reason)
@@ -422,6 +437,7 @@ def _end(*, actor, association: Association, association_request: AssociationReq
     association.ended_at = now
     association.end_reason = end_reason
     association.save(update_fields=["status", "ended_at", "end_reason"])
+    _close_others(association, association_request, now=now)
     record(
         event=Event.ASSOCIATION_ENDED,
         actor=actor,

@@ -53,6 +53,8 @@ def update(files: list[str]) -> int:
                 entry.msgstr = ""
                 entry.msgstr_plural = {k: "" for k in entry.msgstr_plural}
                 entry.previous_msgid = None
+                entry.previous_msgid_plural = None
+                entry.previous_msgctxt = None
             text = translations.get(entry.msgid)
             if text is None:
                 continue

@@ -7,6 +7,8 @@
 - ``customer``/``customer_user``: a customer account owner, associated with ``partner``;
 - ``operator``: vendor staff with the admin site.
 """
+import importlib
+
 import pytest
 from django.db import connection
 
@@ -21,6 +23,43 @@ def _fast_password_hashing(settings):
     f.default_password_hash.cache_clear()
     yield
     f.default_password_hash.cache_clear()
+
+
+_roles_migration = importlib.import_module("organization.migrations.0002_builtin_roles")
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+
+
+@pytest.fixture(autouse=True)
+def _builtin_roles(request):
+    """Every transactional test starts with the built-in roles as their data migration makes
+    them (names there, permissions in ``organization.permissions``).
+
+    The flush that ends a transactional test empties every table, roles included; Django then
+    re-creates content types and permissions with new ids, which is why ``serialized_rollback``
+    cannot be used here (reloading its snapshot collides with the re-created content types).
+    Ordinary tests run first, inside the migrated database, and need nothing.
+    """
+    if not _is_transactional(request):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.contrib.auth.models import Permission
+
+    from organization.permissions import BUILTIN_ROLE_PERMISSIONS, split
+
+    for key, (name, description) in _roles_migration.BUILTIN.items():
+        role, _created = Role.objects.update_or_create(builtin=key, defaults={"name": name, "description": description})
+        role.permissions.set(
+            [
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                for app_label, codename in map(split, BUILTIN_ROLE_PERMISSIONS[key])
+            ]
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -291,7 +291,7 @@ def _run_threads(target, n):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_registrations_of_one_name_give_one_customer(settings):
     settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "API_REGISTRATIONS_PER_CLIENT": 100}
     partner = f.PartnerFactory(account_name="race-p")
@@ -313,7 +313,7 @@ def test_two_simultaneous_registrations_of_one_name_give_one_customer(settings):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("backend", ["database_limit", "redis_limit"])
 def test_simultaneous_registrations_do_not_overrun_the_limit(request, backend):
     request.getfixturevalue(backend)
@@ -382,7 +382,7 @@ def _post(port: int, data: dict, headers: dict) -> tuple[int, dict]:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("cache_url", [REDIS_URL, ""], ids=["redis", "database"])
 def test_two_server_processes_share_one_registration_limit(cache_url):
     partner = f.PartnerFactory(account_name="two-proc")

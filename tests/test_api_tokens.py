@@ -383,7 +383,7 @@ class TestCustomerTokenExchange:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_an_exchange_waits_for_a_concurrent_unbind_and_is_then_refused():
     partner = f.PartnerFactory(account_name="race-p")
     member = f.MemberFactory(partner=partner, member_name="admin")

@@ -409,7 +409,7 @@ class TestCustomerManagerAssignment:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_partners_registering_the_same_email_at_once_end_with_one_member():
     f.default_password_hash.cache_clear()
     partners = [f.PartnerFactory(account_name=f"race{i}") for i in range(2)]

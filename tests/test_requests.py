@@ -121,6 +121,19 @@ class TestSubmit:
         assert "request.pending" in [e.code for e in error.value.error_list]
         assert AssociationRequest.objects.count() == 1
 
+    def test_the_pending_limit_is_a_setting_and_a_completed_request_closes_the_others(
+        self, settings, association, admin_member
+    ):
+        settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "PENDING_REQUESTS_PER_ASSOCIATION": 2}
+        unbind = submit(association, admin_member)
+        dissociation = dissociate(association)
+        assert AssociationRequest.objects.filter(association=association, status=Status.PENDING).count() == 2
+        services.request_approve(actor=admin_member, association_request=dissociation)
+        assert reload(association).status == Association.Status.ENDED
+        assert reload(unbind).status == Status.CANCELLED
+        closed = OperationRecord.objects.get(event=Event.REQUEST_CANCELLED, association_request=unbind)
+        assert closed.actor is None and closed.after["closed_by_request"] == dissociation.pk
+
     def test_a_handled_request_still_counts_for_the_cooldown_until_its_date(
         self, association, admin_member, customer_user
     ):
@@ -131,7 +144,9 @@ class TestSubmit:
         assert [e.code for e in error.value.error_list] == ["cooldown.partner_request"]
         until = add_months(first.created_at, 3)
         assert until.strftime("%Y-%m-%d") in str(error.value)
-        AssociationRequest.objects.filter(pk=first.pk).update(created_at=first.created_at - (until - first.created_at))
+        # Three months are at most 92 days; moving the request 93 days back ends its cooldown
+        # whatever today's date (month ends clamp: 30 Nov + 3 months is 28 Feb).
+        AssociationRequest.objects.filter(pk=first.pk).update(created_at=first.created_at - timedelta(days=93))
         assert submit(association, admin_member, Kind.SWITCH).status == Status.PENDING
 
     def test_an_overdue_request_is_settled_first_and_does_not_block_a_new_one(self, association, admin_member):

@@ -225,7 +225,7 @@ class TestRoleCombinations:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_members_creating_the_last_allowed_role_at_once_end_with_one(settings):
     f.default_password_hash.cache_clear()
     settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "CUSTOM_ROLES_PER_PARTNER": 3}

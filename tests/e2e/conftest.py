@@ -11,14 +11,11 @@ browser: it launches the system one through ``executable_path``.
   ``browser`` fixture therefore sets ``DJANGO_ALLOW_ASYNC_UNSAFE`` (Django's documented switch)
   for as long as Playwright runs, and ``pytest_collection_modifyitems`` below moves the browser
   tests to the end of the run so that no other test runs with the guard lowered.
-- The tests use ``transaction=True`` so the live server sees their data; the flush after
-  each one also empties the built-in roles a data migration created, so ``_builtin_roles``
-  puts them back (``serialized_rollback`` cannot: after another transactional test's flush
-  the content types are re-created with new ids and reloading the snapshot collides).
+- The tests use ``transaction=True`` so the live server sees their data; the shared
+  ``_builtin_roles`` fixture (tests/conftest.py) puts back the built-in roles a flush removes.
 - Each test gets fresh browser contexts (cookies, language) through ``open_page``; ``page``
   is the first one. Uncaught JavaScript errors fail the test.
 """
-import importlib
 import os
 import re
 from pathlib import Path
@@ -50,31 +47,6 @@ def pytest_collection_modifyitems(config, items):
     if browser_items:
         others = [item for item in items if "browser" not in item.keywords]
         items[:] = others + browser_items
-
-
-_roles_migration = importlib.import_module("organization.migrations.0002_builtin_roles")
-
-
-@pytest.fixture(autouse=True)
-def _builtin_roles(request):
-    """The built-in roles as their data migration makes them (names there, permissions in
-    ``organization.permissions``), for every browser test."""
-    if "browser" not in request.keywords:
-        return
-    request.getfixturevalue("transactional_db")
-    from django.contrib.auth.models import Permission
-
-    from organization.models import Role
-    from organization.permissions import BUILTIN_ROLE_PERMISSIONS, split
-
-    for key, (name, description) in _roles_migration.BUILTIN.items():
-        role, _created = Role.objects.update_or_create(builtin=key, defaults={"name": name, "description": description})
-        role.permissions.set(
-            [
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-                for app_label, codename in map(split, BUILTIN_ROLE_PERMISSIONS[key])
-            ]
-        )
 
 
 def _in_ci() -> bool:
