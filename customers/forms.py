@@ -3,6 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Association
+from partnercenter.widgets import use_fast_selects
 
 
 class CustomerFilterForm(forms.Form):
@@ -41,3 +42,4 @@ class CustomerFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["manager"].choices = [("", _("Any manager"))] + [(m.pk, str(m)) for m in managers]
         self.fields["q"].widget.attrs["placeholder"] = _("Name, e-mail or account")
+        use_fast_selects(self)

@@ -1,6 +1,7 @@
 """Reads scoped to the acting member. Everything a partner view shows comes through here, so
 another partner's object is a 404 and a customer manager only sees their own customers."""
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -132,8 +133,16 @@ def _open_requests(kind: str = "") -> QuerySet[AssociationRequest]:
 def annotate_pending_request(qs: QuerySet[Association]) -> QuerySet[Association]:
     """Adds ``pending_request_id``, ``pending_request_kind`` and ``pending_request_deadline``
     to each association of a list, in the list's own query (no query per row): one LEFT JOIN
-    on the open request, of which there is at most one per association (R6, a unique
-    constraint), rather than a subquery per column."""
+    on the open request, of which there is at most one per association (R6, the default),
+    rather than a subquery per column. Where the setting allows more than one pending request,
+    a join would repeat rows, so each column is the earliest deadline's subquery instead."""
+    if settings.PARTNER_CENTER["PENDING_REQUESTS_PER_ASSOCIATION"] != 1:
+        first = _open_requests("").order_by("deadline", "pk")
+        return qs.annotate(
+            pending_request_id=Subquery(first.values("pk")[:1]),
+            pending_request_kind=Subquery(first.values("kind")[:1]),
+            pending_request_deadline=Subquery(first.values("deadline")[:1]),
+        )
     open_request = FilteredRelation(
         "requests",
         condition=Q(requests__status=AssociationRequest.Status.PENDING, requests__deadline__gt=timezone.now()),

@@ -216,3 +216,33 @@ class TestCustomerManagerScope:
             f.AssociationFactory(partner=partner, customer=c)
         body = as_user(supervisor).get(LIST).content
         assert b"managed" in body and b"unmanaged" not in body
+
+
+def test_rows_escape_what_customers_typed(as_user, admin_member, partner):
+    evil = f.CustomerWithUserFactory(
+        account_name="evil-1", name='<script>alert("x")</script> & Co', email="a&b@example.com"
+    )
+    f.AssociationFactory(partner=partner, customer=evil, type=Association.Type.RESELLER)
+    for page in (LIST, detail(evil)):
+        body = as_user(admin_member).get(page).content.decode()
+        assert '<script>alert("x")</script>' not in body
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in body
+    body = as_user(admin_member).get(LIST).content.decode()
+    assert "a&amp;b@example.com" in body
+    assert 'aria-label="More actions for &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co"' in body
+
+
+def test_rows_show_status_badges_and_a_menu_per_association_type(as_user, admin_member, partner, viewer):
+    frozen = f.CustomerWithUserFactory(account_name="frozen-1", frozen=True, arrears=5)
+    f.AssociationFactory(partner=partner, customer=frozen, type=Association.Type.REFERRAL)
+    body = as_user(admin_member).get(LIST).content.decode()
+    row = body[body.index("frozen-1"):]
+    row = row[: row.index("</tr>")]
+    assert "Frozen" in row and "In arrears" in row and "Normal" not in row
+    assert "Switch association type" in row and "Allocate funds" not in row  # referral: no funds
+    assert f'href="{detail(frozen)}"' in row
+    # A read-only member sees no actions it may not take.
+    body = as_user(viewer).get(LIST).content.decode()
+    row = body[body.index("frozen-1"):]
+    row = row[: row.index("</tr>")]
+    assert "Switch association type" not in row and "Unbind" not in row

@@ -627,6 +627,16 @@ class TestPartnerPages:
         assert url("customers:request_detail", request.pk) in detail
         assert f"{request.deadline:%Y-%m-%d %H:%M}" in detail
 
+    def test_with_two_pending_requests_allowed_the_row_shows_once_with_the_earliest_deadline(
+        self, settings, as_user, admin_member, association
+    ):
+        settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "PENDING_REQUESTS_PER_ASSOCIATION": 2}
+        unbind = submit(association, admin_member)
+        dissociation = dissociate(association)
+        AssociationRequest.objects.filter(pk=dissociation.pk).update(deadline=unbind.deadline + timedelta(days=1))
+        rows = as_user(admin_member).get(url("customers:list")).context["page"].rows
+        assert [(a.pk, a.pending_request_id) for a in rows] == [(association.pk, unbind.pk)]
+
     def test_the_list_filters_customers_with_a_pending_request(self, as_user, admin_member, association, referral):
         submit(referral, admin_member, Kind.SWITCH)
         client = as_user(admin_member)
