@@ -9,6 +9,9 @@ import secrets
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(48))
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+# Production runs with the shared cache (sessions, estimated counts, rate limits); so does
+# the benchmark, on this machine's Redis unless CACHE_URL says otherwise.
+os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/3")
 # Loopback HTTP only: no TLS in front of the load run.
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 

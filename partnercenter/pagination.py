@@ -2,11 +2,13 @@
 
 The cursor is the sort key of the row at the page boundary, signed so a forged or edited
 cursor is detected and reported as a bad cursor instead of reaching the database."""
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
@@ -126,7 +128,9 @@ def bounded_count(queryset: QuerySet, limit: int | None = None, *, page: Page | 
     count (up to the limit) and no query runs. On PostgreSQL the count is one statement, ``pc_bounded_count()``
     (partnercenter migration 0001), which also answers with the estimate straight away when
     the planner says even the limited count would cost more than ``EXACT_COUNT_MAX_COST`` (a
-    filter no index serves, such as a customer fact, would otherwise visit every candidate)."""
+    filter no index serves, such as a customer fact, would otherwise visit every candidate).
+    An estimate is kept in the cache for ``ESTIMATE_CACHE_SECONDS`` under its statement, so
+    paging through a big list does not count again on every page."""
     limit = limit or settings.PARTNER_CENTER["EXACT_COUNT_LIMIT"]
     if page is not None and not page.has_other_pages and len(page.rows) <= limit:
         return len(page.rows), False
@@ -137,15 +141,29 @@ def bounded_count(queryset: QuerySet, limit: int | None = None, *, page: Page | 
         except EmptyResultSet:
             return 0, False
         max_cost = settings.PARTNER_CENTER.get("EXACT_COUNT_MAX_COST", 1000)
+        query = connection.ops.compose_sql(sql, params)
+        key = _estimate_key(queryset.db, query, limit, max_cost)
+        cached = cache.get(key) if key else None
+        if cached is not None:
+            return cached, True
         with connection.cursor() as cur:
-            cur.execute(
-                "SELECT total, estimated FROM pc_bounded_count(%s, %s, %s)",
-                [connection.ops.compose_sql(sql, params), limit, max_cost],
-            )
+            cur.execute("SELECT total, estimated FROM pc_bounded_count(%s, %s, %s)", [query, limit, max_cost])
             total, estimated = cur.fetchone()
+        if estimated and key:
+            cache.set(key, total, settings.PARTNER_CENTER["ESTIMATE_CACHE_SECONDS"])
         return total, estimated
     exact = queryset.order_by()[: limit + 1].count()
     return (exact, False) if exact <= limit else (limit, True)
+
+
+def _estimate_key(alias: str, query: str, limit: int, max_cost) -> str | None:
+    """Where an estimate for this exact statement is kept. Only estimates are kept (a list past
+    the exact limit, where "About N" moves little in a minute): an exact count is always
+    counted again, so small lists never show a stale number."""
+    if settings.PARTNER_CENTER["ESTIMATE_CACHE_SECONDS"] <= 0:
+        return None
+    digest = hashlib.sha256(f"{alias}\0{limit}\0{max_cost}\0{query}".encode()).hexdigest()
+    return f"pc:estimate:{digest}"
 
 
 def _flip(f: str) -> str:

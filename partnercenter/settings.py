@@ -117,6 +117,9 @@ if CACHE_URL:
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "pc"),
         }
     }
+    # Sessions are read from the shared cache and written through to the database. Only with a
+    # shared cache: a per-process cache would keep a signed-out session alive in other workers.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -209,6 +212,8 @@ PARTNER_CENTER = {
     "EXACT_COUNT_LIMIT": env_int("PC_EXACT_COUNT_LIMIT", 10000),
     # PostgreSQL planner cost above which a list shows the estimate rather than count exactly.
     "EXACT_COUNT_MAX_COST": env_int("PC_EXACT_COUNT_MAX_COST", 1000),
+    # How long an estimated count ("About N") is reused for the same list and filters; 0: never.
+    "ESTIMATE_CACHE_SECONDS": env_int("PC_ESTIMATE_CACHE_SECONDS", 60),
     # A CSV export is one COPY statement that lasts as long as the download.
     "EXPORT_STATEMENT_TIMEOUT_MS": env_int("PC_EXPORT_STATEMENT_TIMEOUT_MS", 600000),
     "PAGE_SIZE": env_int("PC_PAGE_SIZE", 50),

@@ -8,6 +8,7 @@
 - ``operator``: vendor staff with the admin site.
 """
 import importlib
+import uuid
 
 import pytest
 from django.db import connection
@@ -60,6 +61,15 @@ def _builtin_roles(request):
                 for app_label, codename in map(split, BUILTIN_ROLE_PERMISSIONS[key])
             ]
         )
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """Each test its own cache key prefix: what one test cached (estimated counts, rate
+    limits, sessions) must not reach the next, in the per-process cache or a shared Redis."""
+    settings.CACHES = {
+        name: {**conf, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"} for name, conf in settings.CACHES.items()
+    }
 
 
 @pytest.fixture(autouse=True)

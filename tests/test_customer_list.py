@@ -246,3 +246,33 @@ def test_rows_show_status_badges_and_a_menu_per_association_type(as_user, admin_
     row = body[body.index("frozen-1"):]
     row = row[: row.index("</tr>")]
     assert "Switch association type" not in row and "Unbind" not in row
+
+
+@pytest.mark.postgres
+def test_an_estimate_is_reused_for_the_same_list_but_an_exact_count_never_is(
+    partner, settings, django_assert_num_queries
+):
+    from partnercenter.pagination import bounded_count
+
+    for _ in range(8):
+        f.AssociationFactory(partner=partner)
+    qs = Association.objects.filter(partner=partner)
+    settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "EXACT_COUNT_LIMIT": 5}
+    with django_assert_num_queries(1):
+        total, estimated = bounded_count(qs)
+    assert estimated
+    with django_assert_num_queries(0):
+        assert bounded_count(qs) == (total, True)
+    # Another list (another partner's) is counted for itself.
+    with django_assert_num_queries(1):
+        bounded_count(Association.objects.filter(partner_id=partner.pk + 1))
+    # Exact counts are never reused: the list below the limit is counted every time.
+    settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "EXACT_COUNT_LIMIT": 100}
+    for expected in (8, 9):
+        with django_assert_num_queries(1):
+            assert bounded_count(qs) == (expected, False)
+        f.AssociationFactory(partner=partner)
+    # Turned off, estimates are counted every time too.
+    settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "EXACT_COUNT_LIMIT": 5, "ESTIMATE_CACHE_SECONDS": 0}
+    with django_assert_num_queries(1):
+        assert bounded_count(qs)[1]

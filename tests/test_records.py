@@ -565,3 +565,23 @@ def test_pages_neither_skip_nor_repeat_while_another_connection_commits_records(
     assert len(written) >= 10, "records were committed while the pages were read"
     assert seen == sorted(existing, reverse=True)
     assert [r.pk for r in client.get(LIST).context["page"].rows] == sorted(written, reverse=True)[:7]
+
+
+def test_rows_escape_typed_text_shorten_long_reasons_and_speak_the_language(as_user, admin_member, partner):
+    evil = f.CustomerFactory(account_name="evil-2", name="<i>Evil</i> & Co")
+    rec = f.OperationRecordFactory(
+        partner=partner, customer=evil, actor_name='<b onclick="x">Bob</b>', actor_kind="member",
+        event="funds.allocated", category="funds", reason="<script>" + "x" * 200,
+        created_at=datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC),
+    )
+    body = as_user(admin_member).get(LIST).content.decode()
+    row = body[body.index("2026-03-04 05:06:07"):]
+    row = row[: row.index("</tr>")]
+    assert "<i>" not in row and "<b " not in row and "<script>" not in row
+    assert "&lt;i&gt;Evil&lt;/i&gt; &amp; Co" in row and "&lt;b onclick=&quot;x&quot;&gt;Bob&lt;/b&gt;" in row
+    assert "&lt;script&gt;" + "x" * 71 + "…" in row
+    assert f'href="{detail(rec)}"' in row and "Funds allocated" in row and "Member" in row
+    zh = as_user(admin_member).get(LIST, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    zh_row = zh[zh.index("2026-03-04 05:06:07"):]
+    zh_row = zh_row[: zh_row.index("</tr>")]
+    assert "已拨款" in zh_row and "资金" in zh_row and "组织人员" in zh_row and "详情" in zh_row
