@@ -11,7 +11,9 @@ import importlib
 import uuid
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import translation
 
 from customers.models import Association
 from organization.models import Role
@@ -70,6 +72,16 @@ def _own_cache(settings):
     settings.CACHES = {
         name: {**conf, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"} for name, conf in settings.CACHES.items()
     }
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language: a request in another language leaves it
+    active in the thread (LocaleMiddleware does not switch back), which would otherwise reach
+    the next test's service calls and messages."""
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,6 @@ kept the list at twice its target (issue 9). These tags write the same markup wi
 done by hand (``escape``/``format_html``): what depends only on the request (the menu items
 the member's permissions allow, the translated labels, the URL prefixes) is worked out once per
 render and kept in the render context; each row then only fills in its own values."""
-from html import escape as _escape
-
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
@@ -17,6 +15,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
 
 from customers.models import Association
+from partnercenter.markup import per_render
+from partnercenter.markup import text as escape
 from partnercenter.templatetags.row_urls import row_url_parts
 
 register = template.Library()
@@ -31,12 +31,6 @@ _MENU = [
     ("customers:voucher_issue", gettext_noop("Issue voucher"), "customers.issue_vouchers", False),
     ("customers:detail", gettext_noop("Details"), None, False),
 ]
-
-
-def escape(value) -> str:
-    """``django.utils.html.escape`` without its lazy-string wrapper (the same output: both are
-    ``html.escape`` of ``str(value)``), called a few times per row."""
-    return _escape(str(value))
 
 
 class _Parts:
@@ -66,11 +60,7 @@ class _Parts:
 
 
 def _parts(context) -> _Parts:
-    cache = context.render_context
-    parts = cache.get("customer_rows.parts")
-    if parts is None:
-        parts = cache["customer_rows.parts"] = _Parts(context)
-    return parts
+    return per_render(context, "customer_rows.parts", _Parts)
 
 
 def _menu(parts: _Parts, customer, association) -> str:

@@ -8,7 +8,8 @@ path by concatenation. The cache is keyed by the script prefix and URLconf in fo
 deployment under a sub-path or a request-specific URLconf still gets its own URLs."""
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.html import escape
+
+from partnercenter.markup import text
 
 register = template.Library()
 
@@ -31,7 +32,7 @@ def row_url_parts(viewname: str) -> tuple[str, str]:
     split = _split(viewname)
     if split is None:
         raise ValueError(f"{viewname} does not take one integer key")
-    return escape(split[0]), escape(split[1])
+    return text(split[0]), text(split[1])
 
 
 @register.simple_tag
