@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.events import ActorKind, Category, Event
 from audit.services import category_of
-from partnercenter.widgets import use_fast_selects
+from partnercenter.widgets import use_fast_widgets
 
 
 def _events_by_category():
@@ -38,7 +38,7 @@ class RecordFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["customer"].widget.attrs["placeholder"] = _("Account name or name")
         self.fields["actor"].widget.attrs["placeholder"] = _("Name")
-        use_fast_selects(self)
+        use_fast_widgets(self)
 
     def clean(self):
         data = super().clean()

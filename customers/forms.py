@@ -3,7 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Association
-from partnercenter.widgets import use_fast_selects
+from partnercenter.widgets import use_fast_widgets
 
 
 class CustomerFilterForm(forms.Form):
@@ -40,6 +40,6 @@ class CustomerFilterForm(forms.Form):
 
     def __init__(self, *args, managers=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["manager"].choices = [("", _("Any manager"))] + [(m.pk, str(m)) for m in managers]
+        self.fields["manager"].choices = [("", _("Any manager"))] + list(managers)
         self.fields["q"].widget.attrs["placeholder"] = _("Name, e-mail or account")
-        use_fast_selects(self)
+        use_fast_widgets(self)

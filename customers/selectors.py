@@ -121,6 +121,23 @@ def customer_list_rows(user, *, tab: str, filters: dict | None) -> tuple[QuerySe
     return qs, CUSTOMER_LIST_SORTS[filters.get("sort") or "newest"]
 
 
+# What a row of the customer list shows (``customer_row``) and sorts by: reading only these
+# columns keeps a page of 50 rows from carrying every customer fact and the manager's password
+# hash through the driver and the model layer.
+_LIST_COLUMNS = [
+    "id", "partner_id", "customer_id", "type", "started_at",
+    "customer__id", "customer__name", "customer__account_name", "customer__email", "customer__frozen",
+    "customer__arrears", "customer__manager_id",
+    "customer__manager__id", "customer__manager__display_name", "customer__manager__member_name",
+    "customer__manager__username",
+]
+
+
+def customer_list_page_columns(qs: QuerySet[Association], *, tab: str) -> QuerySet[Association]:
+    """``customer_list_rows`` narrowed to the columns the list page shows."""
+    return qs.only(*_LIST_COLUMNS, *(["partner__id", "partner__name"] if tab == "resellers" else []))
+
+
 def _open_requests(kind: str = "") -> QuerySet[AssociationRequest]:
     """Pending requests still inside their deadline on the outer association: one past its
     deadline is as good as expired, whether or not the expiry job has run yet."""
@@ -159,13 +176,16 @@ def pending_request_filter(kind: str) -> Q:
     return Q(Exists(_open_requests("" if kind == "any" else kind)))
 
 
-def customer_list_managers(user) -> list:
+def customer_list_managers(user) -> list[tuple[int, str]]:
     """The members who may hold customers (both manager roles), which the customer list
-    filters by and assigns to; none for a member limited to their own customers."""
+    filters by and assigns to, as (id, name) in name order; none for a member limited to
+    their own customers. Names only: the list needs no member objects."""
     if manager_scope(user) is not None:
         return []
-    return list(
-        User.objects.filter(partner=user.partner, kind="member", roles__builtin__in=_MANAGER_ROLES)
+    rows = (
+        User.objects.filter(partner_id=user.partner_id, kind="member", roles__builtin__in=_MANAGER_ROLES)
         .order_by("display_name", "member_name")
+        .values_list("pk", "display_name", "member_name", "username")
         .distinct()
     )
+    return [(pk, User.shown_name(*names)) for pk, *names in rows]

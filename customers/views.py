@@ -13,6 +13,7 @@ from customers.selectors import (
     annotate_pending_request,
     customer_for_member,
     customer_list_managers,
+    customer_list_page_columns,
     customer_list_rows,
 )
 from partnercenter.access import member_permission_required
@@ -39,7 +40,7 @@ def customer_list(request):
     tab, form = list_filter_form(request)
     rows, ordering = customer_list_rows(user, tab=tab, filters=list_filters(form))
     # The open request is shown on each row; counting needs no join on it (at most one per row).
-    qs = annotate_pending_request(rows)
+    qs = customer_list_page_columns(annotate_pending_request(rows), tab=tab)
     scope = f"customers:{user.partner_id}:{tab}:{request.GET.get('q', '')}:{request.GET.get('type', '')}:" \
             f"{request.GET.get('status', '')}:{request.GET.get('manager', '')}:{request.GET.get('pending', '')}:" \
             f"{','.join(ordering)}"

@@ -247,7 +247,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self):
-        return self.display_name or self.member_name or self.username
+        return self.shown_name(self.display_name, self.member_name, self.username)
+
+    @staticmethod
+    def shown_name(display_name: str, member_name: str, username: str) -> str:
+        """How a user is named on pages, from the three fields (for rows read without a model)."""
+        return display_name or member_name or username
 
     @staticmethod
     def member_username(partner_account: str, member_name: str) -> str:

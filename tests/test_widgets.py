@@ -1,4 +1,5 @@
-"""The Python-rendered ``<select>`` of the filter bars writes what Django's own template does."""
+"""The Python-rendered ``<select>`` and ``<input>`` of the filter bars write what Django's own
+templates do."""
 from html.parser import HTMLParser
 
 import pytest
@@ -7,7 +8,9 @@ from django.utils import translation
 
 from audit.forms import RecordFilterForm
 from customers.forms import CustomerFilterForm
-from partnercenter.widgets import Select
+from partnercenter.widgets import DateInput, Select, TextInput
+
+_STOCK = {Select: forms.Select, TextInput: forms.TextInput, DateInput: forms.DateInput}
 
 
 class _Elements(HTMLParser):
@@ -34,14 +37,14 @@ def _normal(html: str) -> list:
 
 
 def _stock(bound_field) -> str:
+    """``bound_field`` as Django's own widget class renders it."""
     fast = bound_field.field.widget
-    stock = forms.Select(attrs=fast.attrs, choices=fast.choices)
-    stock.is_required = fast.is_required
-    bound_field.field.widget = stock
+    fast_class = type(fast)
+    fast.__class__ = _STOCK[fast_class]
     try:
         return str(bound_field)
     finally:
-        bound_field.field.widget = fast
+        fast.__class__ = fast_class
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
@@ -53,14 +56,36 @@ def _stock(bound_field) -> str:
         lambda: CustomerFilterForm({"type": "reseller", "sort": "oldest"}),
     ],
 )
-def test_filter_selects_match_the_stock_widget(form, language):
+def test_filter_widgets_match_the_stock_widget(form, language):
     with translation.override(language):
         form = form()
         form.is_valid()
-        selects = [bf for bf in form if isinstance(bf.field.widget, Select)]
-        assert len(selects) >= 2
-        for bound_field in selects:
+        kinds = {type(bf.field.widget) for bf in form}
+        assert Select in kinds and TextInput in kinds
+        assert not kinds & set(_STOCK.values()), "a plain Django widget was left in the filter bar"
+        for bound_field in form:
             assert _normal(str(bound_field)) == _normal(_stock(bound_field))
+
+
+def test_filter_dates_match_the_stock_widget():
+    form = RecordFilterForm({"date_from": "2026-11-02", "date_to": "not a date"})
+    form.is_valid()
+    for name in ("date_from", "date_to"):
+        assert isinstance(form[name].field.widget, DateInput)
+        assert _normal(str(form[name])) == _normal(_stock(form[name]))
+    assert 'value="2026-11-02"' in str(form["date_from"]) and 'value="not a date"' in str(form["date_to"])
+    assert 'type="date"' in str(form["date_from"])
+
+
+def test_input_values_and_attributes_are_escaped():
+    class Form(forms.Form):
+        text = forms.CharField(widget=TextInput(attrs={"placeholder": '"<x>"', "autofocus": True, "hidden": False}))
+
+    form = Form({"text": '"><script>&'})
+    html = str(form["text"])
+    assert 'value="&quot;&gt;&lt;script&gt;&amp;"' in html and 'placeholder="&quot;&lt;x&gt;&quot;"' in html
+    assert " autofocus" in html and "hidden" not in html
+    assert _normal(html) == _normal(_stock(form["text"]))
 
 
 def test_labels_values_and_groups_are_escaped_and_the_choice_is_selected():
