@@ -4,9 +4,9 @@ Django renders a ``<select>`` through one template per option, and an ``<input>`
 templates; the records page's event filter has dozens of options, and rendering the filter
 bar's widgets took about a sixth of the page's time under the profiler (issue 9). ``Select``,
 ``TextInput`` and ``DateInput`` write the markup of Django's own ``select.html``,
-``select_option.html``, ``input.html`` and ``attrs.html`` directly, from the same
-``get_context()``, so choices, values, ``selected`` and attributes behave exactly as the stock
-widgets'."""
+``select_option.html``, ``input.html`` and ``attrs.html`` directly, with the same attributes,
+values and choice of ``selected`` as the stock widgets (``tests/test_widgets.py`` compares
+them); ``Select`` follows ``optgroups()`` without building a dictionary per option."""
 from django import forms
 from django.forms.utils import flatatt
 from django.utils.safestring import mark_safe
@@ -16,17 +16,26 @@ from partnercenter.markup import text as _text
 
 class Select(forms.Select):
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        out = [f'<select name="{_text(widget["name"])}"{flatatt(widget["attrs"])}>']
-        for group_name, group_choices, _index in widget["optgroups"]:
-            if group_name:
-                out.append(f'  <optgroup label="{_text(group_name)}">')
-            for option in group_choices:
+        # What get_context() and optgroups() work out, without building a dict per option.
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        if self.allow_multiple_selected:
+            final_attrs["multiple"] = True
+        chosen = self.format_value(value)
+        has_selected = False
+        out = [f'<select name="{_text(name)}"{flatatt(final_attrs)}>']
+        for option_value, option_label in self.choices:
+            if option_value is None:
+                option_value = ""
+            grouped = isinstance(option_label, (list, tuple))
+            if grouped and option_value:
+                out.append(f'  <optgroup label="{_text(option_value)}">')
+            for sub_value, sub_label in option_label if grouped else [(option_value, option_label)]:
+                selected = (not has_selected or self.allow_multiple_selected) and str(sub_value) in chosen
+                has_selected |= selected
                 out.append(
-                    f'  <option value="{_text(option["value"])}"{flatatt(option["attrs"])}>'
-                    f'{_text(option["label"])}</option>'
+                    f'  <option value="{_text(sub_value)}"{" selected" if selected else ""}>{_text(sub_label)}</option>'
                 )
-            if group_name:
+            if grouped and option_value:
                 out.append("  </optgroup>")
         out.append("</select>")
         return mark_safe("\n".join(out))  # noqa: S308 - every value escaped above

@@ -100,3 +100,17 @@ def test_labels_values_and_groups_are_escaped_and_the_choice_is_selected():
     assert '<option value="a&quot;&amp;b" selected>&lt;b&gt;bold&lt;/b&gt; &amp; co</option>' in html
     assert "disabled" not in html and 'data-x="1"' in html
     assert _normal(html) == _normal(_stock(Form({"pick": 'a"&b'})["pick"]))
+
+
+def test_only_the_first_matching_choice_is_selected_and_none_is_the_empty_value():
+    class Form(forms.Form):
+        pick = forms.ChoiceField(
+            required=False,
+            choices=[(None, "Nothing"), ("a", "First a"), ("", [("a", "Second a"), (1, "One")])],
+            widget=Select,
+        )
+
+    for data in ({"pick": "a"}, {"pick": ""}, {"pick": "1"}, {}):
+        html = str(Form(data)["pick"])
+        assert html.count(" selected") == 1
+        assert _normal(html) == _normal(_stock(Form(data)["pick"]))
