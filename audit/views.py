@@ -34,13 +34,23 @@ def _filtered(request, tab: str):
     return form, qs
 
 
+# What a row of the records list shows (``record_row``): not the before/after snapshots, nor the
+# customer's facts, which a page of 50 rows would otherwise carry through the driver.
+_LIST_COLUMNS = [
+    "id", "created_at", "partner_id", "customer_id", "category", "event", "actor_kind", "actor_name", "reason",
+    "customer__id", "customer__name", "customer__account_name",
+]
+
+
 @require_GET
 @member_permission_required("audit.view_operationrecord")
 def record_list(request):
     tab = _tab(request)
     form, qs = _filtered(request, tab)
-    related = ["customer", "partner"] if tab == RESELLERS else ["customer"]
-    rows = qs.select_related(*related).defer("before", "after")
+    resellers = tab == RESELLERS
+    rows = qs.select_related("customer", *(["partner"] if resellers else [])).only(
+        *_LIST_COLUMNS, *(["partner__id", "partner__name"] if resellers else [])
+    )
     paginator = KeysetPaginator(rows, ORDERING, scope=f"records:{request.user.partner_id}:{tab}")
     try:
         page = paginator.page(request.GET.get("cursor") or None)
