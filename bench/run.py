@@ -122,6 +122,8 @@ def deep_cursor(paginator: KeysetPaginator, page: int, marker) -> tuple[str, str
     offset = (page - 1) * paginator.page_size
     ordered = paginator.queryset.order_by(*paginator.ordering)
     before, first = ordered[offset - 1], ordered[offset]
+    if paginator.row is not None:  # the page's own row objects, as the view shows them
+        before, first = paginator.row(before), paginator.row(first)
     return paginator._encode(before, "next"), marker(first)
 
 

@@ -12,9 +12,10 @@ from customers.models import Association, Customer
 from customers.selectors import (
     annotate_pending_request,
     customer_for_member,
+    customer_list_listing,
     customer_list_managers,
-    customer_list_page_columns,
     customer_list_rows,
+    listed_association,
 )
 from partnercenter.access import member_permission_required
 from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
@@ -40,11 +41,11 @@ def customer_list(request):
     tab, form = list_filter_form(request)
     rows, ordering = customer_list_rows(user, tab=tab, filters=list_filters(form))
     # The open request is shown on each row; counting needs no join on it (at most one per row).
-    qs = customer_list_page_columns(annotate_pending_request(rows), tab=tab)
+    listing = customer_list_listing(annotate_pending_request(rows), tab=tab)
     scope = f"customers:{user.partner_id}:{tab}:{request.GET.get('q', '')}:{request.GET.get('type', '')}:" \
             f"{request.GET.get('status', '')}:{request.GET.get('manager', '')}:{request.GET.get('pending', '')}:" \
             f"{','.join(ordering)}"
-    paginator = KeysetPaginator(qs, ordering, scope=scope)
+    paginator = KeysetPaginator(listing, ordering, scope=scope, row=listed_association)
     try:
         page = paginator.page(request.GET.get("cursor") or None)
     except InvalidCursor:

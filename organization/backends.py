@@ -58,9 +58,10 @@ def role_keys(user) -> list[str]:
 
 class RolePermissionBackend(ModelBackend):
     def get_user(self, user_id):
-        # The partner is on every portal page: fetch it with the user.
+        # The partner is on every portal page: fetch it with the user. Its distributor is shown
+        # on the profile page only, which reads it there.
         try:
-            user = User._default_manager.select_related("partner__distributor").get(pk=user_id)
+            user = User._default_manager.select_related("partner").get(pk=user_id)
         except User.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

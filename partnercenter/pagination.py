@@ -3,6 +3,7 @@
 The cursor is the sort key of the row at the page boundary, signed so a forged or edited
 cursor is detected and reported as a bad cursor instead of reaching the database."""
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,11 +53,21 @@ class KeysetPaginator:
     """``ordering`` is a list like ``["-started_at", "-id"]``; the last field must be unique.
     All fields sort in the same direction, which lets an index serve both directions."""
 
-    def __init__(self, queryset: QuerySet, ordering: list[str], page_size: int | None = None, scope: str = ""):
+    def __init__(
+        self,
+        queryset: QuerySet,
+        ordering: list[str],
+        page_size: int | None = None,
+        scope: str = "",
+        row: Callable[[Any], Any] | None = None,
+    ):
         directions = {f.startswith("-") for f in ordering}
         if len(directions) != 1:
             raise ValueError("Keyset ordering fields must share one direction.")
         self.queryset = queryset
+        # Makes each fetched row (a values_list tuple, say) the object the page shows; the
+        # ordering fields are read from that object.
+        self.row = row
         self.ordering = ordering
         self.descending = ordering[0].startswith("-")
         self.fields = [f.lstrip("-") for f in ordering]
@@ -107,6 +118,8 @@ class KeysetPaginator:
             qs = qs.filter(self._after(values, forward))
         order = self.ordering if forward else [_flip(f) for f in self.ordering]
         rows = list(qs.order_by(*order)[: self.page_size + 1])
+        if self.row is not None:
+            rows = [self.row(r) for r in rows]
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
         if not forward:

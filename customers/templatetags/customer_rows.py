@@ -107,8 +107,9 @@ def account_status(context, customer):
 
 @register.simple_tag(takes_context=True)
 def customer_row(context, association):
-    """One ``<tr>`` of the customer list (``page.rows`` are associations with their customer,
-    manager, partner and open request selected)."""
+    """One ``<tr>`` of the customer list (``page.rows`` are ``ListedAssociation``: the
+    association with its open request, customer, manager's name and, on the resellers' tab,
+    the reseller's name)."""
     parts = _parts(context)
     customer = association.customer
     name = escape(customer.name)
@@ -127,10 +128,10 @@ def customer_row(context, association):
     cells.append(f'<td>\n{link}\n<div class="small text-muted">{escape(customer.account_name)}</div>{pending}\n</td>')
     cells.append(f"<td>{escape(customer.email)}</td>")
     if parts.resellers:
-        cells.append(f"<td>{escape(association.partner.name)}</td>")
+        cells.append(f"<td>{escape(association.partner_name)}</td>")
     cells.append(f"<td>{parts.types.get(association.type) or escape(association.type)}</td>")
     cells.append(f"<td>{_status(parts, customer)}</td>")
-    cells.append(f"<td>{escape(customer.manager) if customer.manager_id else '—'}</td>")
+    cells.append(f"<td>{escape(customer.manager_name) if customer.manager_id else '—'}</td>")
     cells.append(f"<td>{_day(association.started_at)}</td>")
     if parts.mine:
         cells.append(f"<td>{_menu(parts, customer, association)}</td>")
