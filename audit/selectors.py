@@ -1,6 +1,7 @@
 """Reads of the operation log, scoped to who is asking. Another partner's record is a 404; a
 member limited to the customers they manage sees only those customers' records (R16); a
 distributor sees its resellers' records on a separate, read-only tab (R14)."""
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
@@ -84,3 +85,43 @@ def _narrow_for_managers(qs: QuerySet[OperationRecord], user) -> QuerySet[Operat
     if scope is not None:
         qs = qs.filter(customer__manager_id__in=scope)
     return qs
+
+
+@dataclass(slots=True)
+class ListedRecord:
+    """One row of the records list: what ``record_row`` shows of a record, its customer and, on
+    the resellers' tab, the reseller."""
+
+    id: int
+    created_at: datetime
+    event: str
+    category: str
+    customer_id: int | None
+    customer_name: str | None
+    customer_account_name: str | None
+    actor_kind: str
+    actor_name: str
+    reason: str
+    partner_name: str
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+_LISTED = [
+    "id", "created_at", "event", "category", "customer_id", "customer__name", "customer__account_name",
+    "actor_kind", "actor_name", "reason",
+]
+
+
+def record_listing(qs: QuerySet[OperationRecord], *, resellers: bool) -> QuerySet:
+    """``qs`` as the columns a row of the records list shows, for :func:`listed_record`: not
+    the before/after snapshots, nor a model instance per record and customer, which cost a
+    page of 50 rows more in the model layer than in the database (issue 9)."""
+    return qs.values_list(*_LISTED, *(["partner__name"] if resellers else []))
+
+
+def listed_record(values: tuple) -> ListedRecord:
+    """A row of :func:`record_listing` as a :class:`ListedRecord`."""
+    return ListedRecord(*values) if len(values) > len(_LISTED) else ListedRecord(*values, partner_name="")

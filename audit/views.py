@@ -10,7 +10,13 @@ from django.views.decorators.http import require_GET
 
 from audit.export import records_csv_response
 from audit.forms import RecordFilterForm
-from audit.selectors import filter_records, record_for_member, records_visible_to
+from audit.selectors import (
+    filter_records,
+    listed_record,
+    record_for_member,
+    record_listing,
+    records_visible_to,
+)
 from partnercenter.access import member_permission_required
 from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
 
@@ -34,24 +40,13 @@ def _filtered(request, tab: str):
     return form, qs
 
 
-# What a row of the records list shows (``record_row``): not the before/after snapshots, nor the
-# customer's facts, which a page of 50 rows would otherwise carry through the driver.
-_LIST_COLUMNS = [
-    "id", "created_at", "partner_id", "customer_id", "category", "event", "actor_kind", "actor_name", "reason",
-    "customer__id", "customer__name", "customer__account_name",
-]
-
-
 @require_GET
 @member_permission_required("audit.view_operationrecord")
 def record_list(request):
     tab = _tab(request)
     form, qs = _filtered(request, tab)
-    resellers = tab == RESELLERS
-    rows = qs.select_related("customer", *(["partner"] if resellers else [])).only(
-        *_LIST_COLUMNS, *(["partner__id", "partner__name"] if resellers else [])
-    )
-    paginator = KeysetPaginator(rows, ORDERING, scope=f"records:{request.user.partner_id}:{tab}")
+    listing = record_listing(qs, resellers=tab == RESELLERS)
+    paginator = KeysetPaginator(listing, ORDERING, scope=f"records:{request.user.partner_id}:{tab}", row=listed_record)
     try:
         page = paginator.page(request.GET.get("cursor") or None)
     except InvalidCursor:

@@ -37,15 +37,14 @@ def _parts(context) -> _Parts:
 
 @register.simple_tag(takes_context=True)
 def record_row(context, record):
-    """One ``<tr>`` of the records list (``record.customer`` and, on the resellers' tab,
-    ``record.partner`` selected with it)."""
+    """One ``<tr>`` of the records list (``page.rows`` are ``ListedRecord``)."""
     parts = _parts(context)
     when = timezone.localtime(record.created_at).strftime("%Y-%m-%d %H:%M:%S")
     event = parts.events.get(record.event) or escape(record.event)
     category = parts.categories.get(record.category) or escape(record.category)
     if record.customer_id:
-        customer = record.customer
-        who = f'{escape(customer.name)}<div class="small text-muted">{escape(customer.account_name)}</div>'
+        account = escape(record.customer_account_name)
+        who = f'{escape(record.customer_name)}<div class="small text-muted">{account}</div>'
     else:
         who = "—"
     kind = parts.actor_kinds.get(record.actor_kind) or escape(record.actor_kind)
@@ -55,7 +54,7 @@ def record_row(context, record):
         f'<td class="text-nowrap">{when}</td>',
         f'<td>{event}<div class="small text-muted">{category}</div></td>',
         f"<td>{who}</td>",
-        *([f"<td>{escape(record.partner.name)}</td>"] if parts.resellers else []),
+        *([f"<td>{escape(record.partner_name)}</td>"] if parts.resellers else []),
         f'<td>{escape(record.actor_name)}<div class="small text-muted">{kind}</div></td>',
         f"<td>{reason}</td>",
         f'<td><a href="{parts.detail[0]}{pk}{parts.detail[1]}">{parts.details}'
