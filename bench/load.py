@@ -35,7 +35,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from unittest import mock
 from urllib.parse import urlencode
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,8 +50,8 @@ from django.conf import settings  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from bench.run import capture_paginator, deep_cursor  # noqa: E402
 from organization.models import User  # noqa: E402
-from partnercenter.pagination import KeysetPaginator  # noqa: E402
 
 HOST, PORT = "127.0.0.1", 8765
 DEEP_PAGE = 2000
@@ -85,21 +84,11 @@ def session_cookie(username: str) -> str:
 
 
 def deep_list_cursor(username: str) -> str:
-    """The customer list's own cursor to page 2000 (see bench/run.py)."""
+    """The customer list's own cursor to page 2000, made as bench/run.py makes it."""
     client = Client()
     client.force_login(User.objects.get(username=username))
-    made = []
-    original = KeysetPaginator.__init__
-
-    def spy(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        made.append(self)
-
-    with mock.patch.object(KeysetPaginator, "__init__", spy):
-        client.get(reverse("customers:list"))
-    paginator = made[-1]
-    row = paginator.queryset.order_by(*paginator.ordering)[(DEEP_PAGE - 1) * paginator.page_size - 1]
-    return paginator._encode(row, "next")
+    paginator = capture_paginator(client, reverse("customers:list"), {})
+    return deep_cursor(paginator, DEEP_PAGE, lambda row: None)[0]
 
 
 def cluster_for_port(port: int) -> tuple[str, str]:
