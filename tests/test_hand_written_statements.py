@@ -1,0 +1,65 @@
+"""The two statements written by hand for the hot path of every list page answer what the ORM
+queries they replace would: the member's roles and permissions (``load_roles``) and the
+customer manager choices of the customer list (``customer_list_managers``)."""
+from django.contrib.auth.models import Permission
+
+from customers.selectors import customer_list_managers
+from organization.backends import load_roles
+from organization.models import Role, User
+from partnercenter import factories as f
+
+
+def _orm_roles(user) -> tuple[set, set]:
+    rows = Role.objects.filter(members=user).values_list(
+        "builtin", "permissions__content_type__app_label", "permissions__codename"
+    )
+    keys = set(Role.objects.filter(members=user).values_list("builtin", flat=True))
+    return keys, {f"{app}.{code}" for _builtin, app, code in rows if code}
+
+
+def _orm_managers(partner) -> list[tuple[int, str]]:
+    members = (
+        User.objects.filter(
+            partner=partner,
+            kind=User.Kind.MEMBER,
+            roles__builtin__in=[Role.Builtin.CUSTOMER_MANAGER, Role.Builtin.CUSTOMER_MANAGER_SUPERVISOR],
+        )
+        .distinct()
+        .order_by("display_name", "member_name", "pk")
+    )
+    return [(m.pk, str(m)) for m in members]
+
+
+def test_load_roles_reads_every_role_and_permission_of_the_member(partner, empty_role):
+    custom = Role.objects.create(partner=partner, name="Exports")
+    custom.permissions.set(Permission.objects.filter(codename__in=["export_customers", "view_customer"]))
+    cases = [
+        f.MemberFactory(partner=partner, roles=["system_admin"]),
+        f.MemberFactory(partner=partner, roles=["customer_manager", custom]),
+        f.MemberFactory(partner=partner, roles=[empty_role]),
+        f.MemberFactory(partner=partner, roles=[]),
+    ]
+    for member in cases:
+        fresh = User.objects.get(pk=member.pk)
+        load_roles(fresh)
+        keys, perms = _orm_roles(member)
+        assert set(fresh._role_keys) == keys and len(fresh._role_keys) == member.roles.count()
+        assert fresh._role_perm_cache == perms
+    assert "customers.export_customers" in _orm_roles(cases[1])[1]
+    assert _orm_roles(cases[3]) == (set(), set())
+
+
+def test_manager_choices_are_the_partners_managers_in_name_order(partner, other_partner, admin_member):
+    both_roles = ["customer_manager", "customer_manager_supervisor"]
+    both = f.MemberFactory(partner=partner, display_name="Bo", roles=both_roles)
+    named = [
+        f.MemberFactory(partner=partner, display_name=name, roles=["customer_manager"]) for name in ("Cy", "Al", "Al")
+    ]
+    unnamed = f.MemberFactory(partner=partner, display_name="", member_name="zed", roles=both_roles[1:])
+    f.MemberFactory(partner=partner, display_name="Admin only", roles=["system_admin"])
+    f.MemberFactory(partner=other_partner, display_name="Elsewhere", roles=["customer_manager"])
+    choices = customer_list_managers(admin_member)
+    assert choices == _orm_managers(partner)
+    assert [name for _pk, name in choices] == ["zed", "Al", "Al", "Bo", "Cy"]
+    assert {pk for pk, _name in choices} == {both.pk, unnamed.pk, *(m.pk for m in named)}
+    assert (unnamed.pk, "zed") in choices and choices.count((both.pk, "Bo")) == 1
