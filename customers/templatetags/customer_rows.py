@@ -38,12 +38,18 @@ class _Parts:
 
     def __init__(self, context):
         perms = context.get("perms")
-        # (URL before the key, URL after the key, label, reseller associations only)
-        self.menu = [
+        # Each menu's items as the pieces between the customer keys of their links: a row's
+        # items are its key joined with these pieces. One menu for reseller associations
+        # (which may move funds), one for the others.
+        entries = [
             (*row_url_parts(name), escape(gettext(label)), reseller_only)
             for name, label, perm, reseller_only in _MENU
             if perm is None or (perms is not None and perm in perms)
         ]
+        self.items = {
+            reseller: _key_pieces([entry[:3] for entry in entries if reseller or not entry[3]])
+            for reseller in (False, True)
+        }
         self.detail = row_url_parts("customers:detail")
         self.more = escape(gettext("More"))
         self.more_for = gettext("More actions for %(name)s")
@@ -53,10 +59,20 @@ class _Parts:
         self.frozen = format_html('<span class="badge text-bg-danger">{}</span>', gettext("Frozen"))
         self.arrears = format_html('<span class="badge text-bg-warning">{}</span>', gettext("In arrears"))
         self.normal = format_html('<span class="badge text-bg-success">{}</span>', gettext("Normal"))
+        self.timezone = timezone.get_current_timezone()
         tab = context.get("tab")
         self.mine = tab == "mine"
         self.resellers = tab == "resellers"
         self.choose = self.mine and perms is not None and "organization.manage_members" in perms
+
+
+def _key_pieces(items: list[tuple[str, str, str]]) -> list[str]:
+    """``<li>`` links (URL before the key, URL after it, label) as the text between their keys."""
+    pieces, text = [], ""
+    for before, after, label in items:
+        pieces.append(f'{text}<li><a class="dropdown-item" href="{before}')
+        text = f'{after}">{label}</a></li>'
+    return [*pieces, text] if items else [""]
 
 
 def _parts(context) -> _Parts:
@@ -65,12 +81,7 @@ def _parts(context) -> _Parts:
 
 def _menu(parts: _Parts, customer, association) -> str:
     reseller = association is not None and association.type == "reseller"
-    pk = int(customer.pk)
-    items = "".join(
-        f'<li><a class="dropdown-item" href="{before}{pk}{after}">{label}</a></li>'
-        for before, after, label, reseller_only in parts.menu
-        if reseller or not reseller_only
-    )
+    items = str(int(customer.pk)).join(parts.items[reseller])
     label = escape(parts.more_for % {"name": customer.name})
     return (
         '<div class="dropdown">\n'
@@ -89,8 +100,11 @@ def _status(parts: _Parts, customer) -> str:
     return parts.normal
 
 
-def _day(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d") if timezone.is_aware(moment) else moment.strftime("%Y-%m-%d")
+def _day(parts: _Parts, moment) -> str:
+    """The date of ``moment`` in the request's time zone, as YYYY-MM-DD."""
+    if timezone.is_aware(moment):
+        moment = moment.astimezone(parts.timezone)
+    return moment.strftime("%Y-%m-%d")
 
 
 @register.simple_tag(takes_context=True)
@@ -123,7 +137,7 @@ def customer_row(context, association):
     link = f'<a href="{parts.detail[0]}{int(customer.pk)}{parts.detail[1]}">{name}</a>' if parts.mine else name
     pending = ""
     if association.pending_request_id:
-        until = parts.pending_until % {"deadline": _day(association.pending_request_deadline)}
+        until = parts.pending_until % {"deadline": _day(parts, association.pending_request_deadline)}
         pending = f'\n<div><span class="badge text-bg-warning">{escape(until)}</span></div>'
     cells.append(f'<td>\n{link}\n<div class="small text-muted">{escape(customer.account_name)}</div>{pending}\n</td>')
     cells.append(f"<td>{escape(customer.email)}</td>")
@@ -132,7 +146,7 @@ def customer_row(context, association):
     cells.append(f"<td>{parts.types.get(association.type) or escape(association.type)}</td>")
     cells.append(f"<td>{_status(parts, customer)}</td>")
     cells.append(f"<td>{escape(customer.manager_name) if customer.manager_id else '—'}</td>")
-    cells.append(f"<td>{_day(association.started_at)}</td>")
+    cells.append(f"<td>{_day(parts, association.started_at)}</td>")
     if parts.mine:
         cells.append(f"<td>{_menu(parts, customer, association)}</td>")
     return mark_safe("<tr>\n" + "\n".join(cells) + "\n</tr>")  # noqa: S308 - every value escaped above
