@@ -29,6 +29,7 @@ class _Parts:
         self.detail = row_url_parts("audit:detail")
         self.details = escape(gettext("Details"))
         self.resellers = context.get("tab") == "resellers"
+        self.timezone = timezone.get_current_timezone()
 
 
 def _parts(context) -> _Parts:
@@ -39,7 +40,7 @@ def _parts(context) -> _Parts:
 def record_row(context, record):
     """One ``<tr>`` of the records list (``page.rows`` are ``ListedRecord``)."""
     parts = _parts(context)
-    when = timezone.localtime(record.created_at).strftime("%Y-%m-%d %H:%M:%S")
+    when = record.created_at.astimezone(parts.timezone).strftime("%Y-%m-%d %H:%M:%S")
     event = parts.events.get(record.event) or escape(record.event)
     category = parts.categories.get(record.category) or escape(record.category)
     if record.customer_id:
