@@ -6,7 +6,8 @@ Needs the data of ``bench/generate.py``, ``wrk`` (``apt-get install -y wrk``) an
 postgres user) for ``pg_ctlcluster``. Bounded in time: about 20 s per page plus 40 s for the
 restart, and everything it starts is stopped at the end.
 
-1. Starts gunicorn (``--workers 4``, production settings, ``bench.settings``) on 127.0.0.1.
+1. Starts gunicorn as ``gunicorn.conf.py`` configures it (threaded workers with keep-alive)
+   with ``--workers 4``, production settings (``bench.settings``), on 127.0.0.1.
 2. Signs in the distributor's System Administrator and an operator (real sessions in the
    database) and runs ``wrk -t2 -c8 -d20s`` with the session cookie against the customer list
    (page 1 and page 2000), the records page, the bare keyset render and the admin changelist.
@@ -187,8 +188,8 @@ def main() -> int:
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
     gunicorn = subprocess.Popen(
-        [str(BASE_DIR / ".venv" / "bin" / "gunicorn"), "partnercenter.wsgi:application", "--bind", f"{HOST}:{PORT}",
-         "--workers", str(args.workers), "--log-level", "warning", "--error-logfile", "-"],
+        [str(BASE_DIR / ".venv" / "bin" / "gunicorn"), "partnercenter.wsgi:application", "-c", "gunicorn.conf.py",
+         "--bind", f"{HOST}:{PORT}", "--workers", str(args.workers), "--log-level", "warning", "--error-logfile", "-"],
         cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=open(tempfile.mktemp(suffix=".gunicorn.log"), "w"),
     )
     results = []
@@ -275,8 +276,8 @@ def report(results, restart, args, cluster: str) -> str:
     for label, r in results:
         lines.append(f"{label:<34} {r['ok_rps']:8.1f} {r['p50']:7.1f} {r['p99']:7.1f} "
                      f"{r['errors'] + r['socket_errors']:7d}")
-    lines.append(f"gunicorn --workers {args.workers} on {HOST}:{PORT}; req/s counts 200 responses only; "
-                 f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    lines.append(f"gunicorn -c gunicorn.conf.py --workers {args.workers} on {HOST}:{PORT}; "
+                 f"req/s counts 200 responses only; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     if restart:
         lines += ["", f"PostgreSQL {cluster} restarted {args.restart_at}s into a {args.restart_duration}s run "
                       f"on the customer list (took {restart['restart_seconds']:.1f}s):"]
