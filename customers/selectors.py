@@ -14,8 +14,7 @@ from django.utils import timezone
 from customers.models import Association, AssociationRequest, Customer
 from organization.backends import role_keys
 from organization.models import Role, User
-
-_MANAGER_ROLES = {Role.Builtin.CUSTOMER_MANAGER, Role.Builtin.CUSTOMER_MANAGER_SUPERVISOR}
+from organization.selectors import MANAGER_ROLES
 
 
 def manager_scope(user) -> list[int] | None:
@@ -25,7 +24,7 @@ def manager_scope(user) -> list[int] | None:
     Supervisor: a manager to their own customers, a supervisor also to their managers'."""
     if not hasattr(user, "_manager_scope"):
         builtins = role_keys(user)
-        if builtins and all(b in _MANAGER_ROLES for b in builtins):
+        if builtins and all(b in MANAGER_ROLES for b in builtins):
             ids = [user.pk]
             if Role.Builtin.CUSTOMER_MANAGER_SUPERVISOR in builtins:
                 ids += list(user.supervised.values_list("pk", flat=True))
@@ -235,9 +234,10 @@ def pending_request_filter(kind: str) -> Q:
 
 @cache
 def _managers_sql(alias: str) -> str:
-    """The statement behind :func:`customer_list_managers`, written once per database: it runs
-    on every customer list page, where the ORM took longer to compose it than the database to
-    answer it (issue 9). Only the models' quoted table and column names go into the text."""
+    """``organization.selectors.assignable_managers`` as one statement, written once per
+    database: it runs on every customer list page, where the ORM took longer to compose it than
+    the database to answer it (issue 9). Only the models' quoted table and column names go into
+    the text; ``tests/test_hand_written_statements.py`` holds the two to the same answer."""
     q = connections[alias].ops.quote_name
     member, role, member_roles = User._meta, Role._meta, User.roles.through._meta
 
@@ -250,21 +250,23 @@ def _managers_sql(alias: str) -> str:
         f"INNER JOIN {q(member_roles.db_table)} ur ON ur.{column(member_roles, 'user')} = u.{column(member, 'id')} "
         f"INNER JOIN {q(role.db_table)} r ON r.{column(role, 'id')} = ur.{column(member_roles, 'role')} "
         f"WHERE u.{column(member, 'partner')} = %s AND u.{column(member, 'kind')} = %s "
-        f"AND r.{column(role, 'builtin')} IN ({', '.join(['%s'] * len(_MANAGER_ROLES))}) "
+        f"AND u.{column(member, 'is_active')} = %s "
+        f"AND r.{column(role, 'builtin')} IN ({', '.join(['%s'] * len(MANAGER_ROLES))}) "
         f"ORDER BY u.{column(member, 'display_name')}, u.{column(member, 'member_name')}, u.{column(member, 'id')}"
     )
 
 
 def customer_list_managers(user) -> list[tuple[int, str]]:
-    """The members who may hold customers (both manager roles), which the customer list
-    filters by and assigns to, as (id, name) in name order; none for a member limited to
-    their own customers. Names only: the list needs no member objects."""
+    """The members to whom customers may be assigned (``assignable_managers``: active holders
+    of a manager role), which the customer list filters by and assigns to, as (id, name) in name
+    order; none for a member limited to their own customers. Names only: the list needs no
+    member objects."""
     if manager_scope(user) is not None:
         return []
     alias = router.db_for_read(User)
     with connections[alias].cursor() as cursor:
         cursor.execute(
-            _managers_sql(alias), [user.partner_id, User.Kind.MEMBER.value, *sorted(r.value for r in _MANAGER_ROLES)]
+            _managers_sql(alias), [user.partner_id, User.Kind.MEMBER.value, True, *(r.value for r in MANAGER_ROLES)]
         )
         rows = cursor.fetchall()
     return [(pk, User.shown_name(*names)) for pk, *names in rows]

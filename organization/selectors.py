@@ -52,5 +52,5 @@ def assignable_managers(partner_id) -> QuerySet[User]:
             partner_id=partner_id, kind=User.Kind.MEMBER, is_active=True, roles__builtin__in=MANAGER_ROLES
         )
         .distinct()
-        .order_by("display_name", "member_name")
+        .order_by("display_name", "member_name", "pk")
     )

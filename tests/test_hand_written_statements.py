@@ -1,11 +1,13 @@
 """The two statements written by hand for the hot path of every list page answer what the ORM
 queries they replace would: the member's roles and permissions (``load_roles``) and the
-customer manager choices of the customer list (``customer_list_managers``)."""
+customer manager choices of the customer list (``customer_list_managers``, the statement form of
+``assignable_managers``, which the assignment itself checks against)."""
 from django.contrib.auth.models import Permission
 
 from customers.selectors import customer_list_managers
 from organization.backends import load_roles
 from organization.models import Role, User
+from organization.selectors import assignable_managers
 from partnercenter import factories as f
 
 
@@ -15,19 +17,6 @@ def _orm_roles(user) -> tuple[set, set]:
     )
     keys = set(Role.objects.filter(members=user).values_list("builtin", flat=True))
     return keys, {f"{app}.{code}" for _builtin, app, code in rows if code}
-
-
-def _orm_managers(partner) -> list[tuple[int, str]]:
-    members = (
-        User.objects.filter(
-            partner=partner,
-            kind=User.Kind.MEMBER,
-            roles__builtin__in=[Role.Builtin.CUSTOMER_MANAGER, Role.Builtin.CUSTOMER_MANAGER_SUPERVISOR],
-        )
-        .distinct()
-        .order_by("display_name", "member_name", "pk")
-    )
-    return [(m.pk, str(m)) for m in members]
 
 
 def test_load_roles_reads_every_role_and_permission_of_the_member(partner, empty_role):
@@ -49,7 +38,7 @@ def test_load_roles_reads_every_role_and_permission_of_the_member(partner, empty
     assert _orm_roles(cases[3]) == (set(), set())
 
 
-def test_manager_choices_are_the_partners_managers_in_name_order(partner, other_partner, admin_member):
+def test_manager_choices_are_the_partners_active_managers_in_name_order(partner, other_partner, admin_member):
     both_roles = ["customer_manager", "customer_manager_supervisor"]
     both = f.MemberFactory(partner=partner, display_name="Bo", roles=both_roles)
     named = [
@@ -57,9 +46,10 @@ def test_manager_choices_are_the_partners_managers_in_name_order(partner, other_
     ]
     unnamed = f.MemberFactory(partner=partner, display_name="", member_name="zed", roles=both_roles[1:])
     f.MemberFactory(partner=partner, display_name="Admin only", roles=["system_admin"])
+    f.MemberFactory(partner=partner, display_name="Gone", roles=["customer_manager"], is_active=False)
     f.MemberFactory(partner=other_partner, display_name="Elsewhere", roles=["customer_manager"])
     choices = customer_list_managers(admin_member)
-    assert choices == _orm_managers(partner)
+    assert choices == [(m.pk, str(m)) for m in assignable_managers(partner.pk)]
     assert [name for _pk, name in choices] == ["zed", "Al", "Al", "Bo", "Cy"]
     assert {pk for pk, _name in choices} == {both.pk, unnamed.pk, *(m.pk for m in named)}
     assert (unnamed.pk, "zed") in choices and choices.count((both.pk, "Bo")) == 1

@@ -355,6 +355,12 @@ class TestCustomerManagerAssignment:
         assert {r.customer.account_name for r in assignments} == {"c0", "c1"}
         assert all(r.after == {"manager": manager.pk} and r.association is not None for r in assignments)
 
+    def test_only_active_managers_are_offered(self, as_user, admin_member, manager, customers):
+        option = f'<option value="{manager.pk}">'
+        assert option in as_user(admin_member).get(reverse("customers:list")).content.decode()
+        User.objects.filter(pk=manager.pk).update(is_active=False)
+        assert option not in as_user(admin_member).get(reverse("customers:list")).content.decode()
+
     def test_the_manager_then_sees_exactly_those_customers(self, as_user, admin_member, manager, customers):
         as_user(admin_member).post(ASSIGN, {"customers": [customers[0].pk], "manager": manager.pk})
         body = as_user(manager).get(reverse("customers:list")).content.decode()
