@@ -124,11 +124,32 @@ def worker_pids(master: int) -> set[int]:
     return {int(p) for p in out.split()}
 
 
+def connection_spread(port: int) -> str:
+    """How the client connections to ``port`` sit on the gunicorn workers right now, most
+    loaded worker first ("4+3+1": three workers hold them, one holds four), from ``ss``.
+    A kept-alive connection stays with the worker that accepted it, and gunicorn does not
+    choose which worker accepts, so this varies from run to run and moves the throughput."""
+    try:
+        out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    per_worker = {}
+    for pid in re.findall(r"pid=(\d+)", out):
+        per_worker[pid] = per_worker.get(pid, 0) + 1
+    return "+".join(str(n) for n in sorted(per_worker.values(), reverse=True)) or "?"
+
+
 def wrk(url: str, cookie: str, seconds: int, lua: str) -> dict:
+    spread = {}
+    # Halfway through the run, every connection of wrk has been accepted by some worker.
+    sampler = threading.Timer(seconds / 2, lambda: spread.update(at_half=connection_spread(PORT)))
+    sampler.start()
     out = subprocess.run(
         ["wrk", "-t2", "-c8", f"-d{seconds}s", "--timeout", "10s", "-s", lua, "-H", f"Cookie: {cookie}", url],
         capture_output=True, text=True, timeout=seconds + 60,
     ).stdout
+    sampler.join()
     ok, bad = {}, {}
     timeline = out.split("TIMELINE\n", 1)[1].split("END\n", 1)[0] if "TIMELINE" in out else ""
     for line in timeline.splitlines():
@@ -146,6 +167,7 @@ def wrk(url: str, cookie: str, seconds: int, lua: str) -> dict:
         "ok_rps": sum(ok.values()) / seconds,
         "p50": float(latency.group(1)) if latency else 0.0, "p99": float(latency.group(2)) if latency else 0.0,
         "raw": out,
+        "spread": spread.get("at_half", "?"),
     }
 
 
@@ -203,7 +225,8 @@ def main() -> int:
             result = wrk(url, f"{cookie_name}={session}", args.duration, script.name)
             results.append((label, result))
             print(f"{label:<32} {result['ok_rps']:7.1f} req/s (200s)  p50 {result['p50']:6.1f} ms  "
-                  f"p99 {result['p99']:6.1f} ms  errors {result['errors'] + result['socket_errors']}", flush=True)
+                  f"p99 {result['p99']:6.1f} ms  errors {result['errors'] + result['socket_errors']}  "
+                  f"connections per worker {result['spread']}", flush=True)
 
         restart = None
         if not args.no_restart:
@@ -271,13 +294,15 @@ def summarise_restart(outcome: dict, down: float, up: float, before: set, after:
 
 def report(results, restart, args, cluster: str) -> str:
     title = f"page (wrk -t2 -c8 -d{args.duration}s)"
-    head = f"{title:<34} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}"
+    head = f"{title:<34} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}  {'per worker':<10}"
     lines = [head, "-" * len(head)]
     for label, r in results:
         lines.append(f"{label:<34} {r['ok_rps']:8.1f} {r['p50']:7.1f} {r['p99']:7.1f} "
-                     f"{r['errors'] + r['socket_errors']:7d}")
+                     f"{r['errors'] + r['socket_errors']:7d}  {r['spread']:<10}")
     lines.append(f"gunicorn -c gunicorn.conf.py --workers {args.workers} on {HOST}:{PORT}; "
                  f"req/s counts 200 responses only; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    lines.append("per worker: wrk's 8 kept-alive connections on the workers halfway through the run, most "
+                 "loaded first (8 = all on one worker, which then serves on one CPU)")
     if restart:
         lines += ["", f"PostgreSQL {cluster} restarted {args.restart_at}s into a {args.restart_duration}s run "
                       f"on the customer list (took {restart['restart_seconds']:.1f}s):"]
