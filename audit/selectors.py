@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from audit.events import Event
 from audit.models import OperationRecord
 from customers.selectors import manager_scope
+from partnercenter.pagination import ListedRow
 
 # Which member of the partner looks after a customer is the partner's internal business.
 PARTNER_INTERNAL_EVENTS = [Event.CUSTOMER_MANAGER_ASSIGNED]
@@ -88,7 +89,7 @@ def _narrow_for_managers(qs: QuerySet[OperationRecord], user) -> QuerySet[Operat
 
 
 @dataclass(slots=True)
-class ListedRecord:
+class ListedRecord(ListedRow):
     """One row of the records list: what ``record_row`` shows of a record, its customer and, on
     the resellers' tab, the reseller."""
 
@@ -103,10 +104,6 @@ class ListedRecord:
     actor_name: str
     reason: str
     partner_name: str
-
-    @property
-    def pk(self) -> int:
-        return self.id
 
 
 _LISTED = [

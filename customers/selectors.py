@@ -6,7 +6,6 @@ from decimal import Decimal
 from functools import cache
 
 from django.conf import settings
-from django.db import connections, router
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -15,6 +14,8 @@ from customers.models import Association, AssociationRequest, Customer
 from organization.backends import role_keys
 from organization.models import Role, User
 from organization.selectors import MANAGER_ROLES
+from partnercenter.pagination import ListedRow
+from partnercenter.statements import Names, read
 
 
 def manager_scope(user) -> list[int] | None:
@@ -127,7 +128,7 @@ def customer_list_rows(user, *, tab: str, filters: dict | None) -> tuple[QuerySe
 
 
 @dataclass(slots=True)
-class ListedCustomer:
+class ListedCustomer(ListedRow):
     """A customer as a row of the customer list shows it."""
 
     id: int
@@ -140,16 +141,12 @@ class ListedCustomer:
     manager_name: str
 
     @property
-    def pk(self) -> int:
-        return self.id
-
-    @property
     def in_arrears(self) -> bool:
         return self.arrears > 0
 
 
 @dataclass(slots=True)
-class ListedAssociation:
+class ListedAssociation(ListedRow):
     """One row of the customer list: the association, its open request, its customer and, on
     the resellers' tab, the reseller's name."""
 
@@ -161,10 +158,6 @@ class ListedAssociation:
     pending_request_deadline: datetime | None
     customer: ListedCustomer
     partner_name: str
-
-    @property
-    def pk(self) -> int:
-        return self.id
 
 
 _LISTED = [
@@ -236,23 +229,18 @@ def pending_request_filter(kind: str) -> Q:
 def _managers_sql(alias: str) -> str:
     """``organization.selectors.assignable_managers`` as one statement, written once per
     database: it runs on every customer list page, where the ORM took longer to compose it than
-    the database to answer it (issue 9). Only the models' quoted table and column names go into
-    the text; ``tests/test_hand_written_statements.py`` holds the two to the same answer."""
-    q = connections[alias].ops.quote_name
-    member, role, member_roles = User._meta, Role._meta, User.roles.through._meta
-
-    def column(meta, name):
-        return q(meta.get_field(name).column)
-
-    shown = ", ".join(f"u.{column(member, name)}" for name in ("id", "display_name", "member_name", "username"))
+    the database to answer it (issue 9)."""
+    n = Names(alias)
+    member_roles = User.roles.through
+    shown = ", ".join(f"u.{n.column(User, name)}" for name in ("id", "display_name", "member_name", "username"))
     return (
-        f"SELECT DISTINCT {shown} FROM {q(member.db_table)} u "  # noqa: S608
-        f"INNER JOIN {q(member_roles.db_table)} ur ON ur.{column(member_roles, 'user')} = u.{column(member, 'id')} "
-        f"INNER JOIN {q(role.db_table)} r ON r.{column(role, 'id')} = ur.{column(member_roles, 'role')} "
-        f"WHERE u.{column(member, 'partner')} = %s AND u.{column(member, 'kind')} = %s "
-        f"AND u.{column(member, 'is_active')} = %s "
-        f"AND r.{column(role, 'builtin')} IN ({', '.join(['%s'] * len(MANAGER_ROLES))}) "
-        f"ORDER BY u.{column(member, 'display_name')}, u.{column(member, 'member_name')}, u.{column(member, 'id')}"
+        f"SELECT DISTINCT {shown} FROM {n.table(User)} u "  # noqa: S608
+        f"INNER JOIN {n.table(member_roles)} ur ON ur.{n.column(member_roles, 'user')} = u.{n.column(User, 'id')} "
+        f"INNER JOIN {n.table(Role)} r ON r.{n.column(Role, 'id')} = ur.{n.column(member_roles, 'role')} "
+        f"WHERE u.{n.column(User, 'partner')} = %s AND u.{n.column(User, 'kind')} = %s "
+        f"AND u.{n.column(User, 'is_active')} = %s "
+        f"AND r.{n.column(Role, 'builtin')} IN ({', '.join(['%s'] * len(MANAGER_ROLES))}) "
+        f"ORDER BY u.{n.column(User, 'display_name')}, u.{n.column(User, 'member_name')}, u.{n.column(User, 'id')}"
     )
 
 
@@ -263,10 +251,6 @@ def customer_list_managers(user) -> list[tuple[int, str]]:
     member objects."""
     if manager_scope(user) is not None:
         return []
-    alias = router.db_for_read(User)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(
-            _managers_sql(alias), [user.partner_id, User.Kind.MEMBER.value, True, *(r.value for r in MANAGER_ROLES)]
-        )
-        rows = cursor.fetchall()
+    params = [user.partner_id, User.Kind.MEMBER.value, True, *(r.value for r in MANAGER_ROLES)]
+    _connection, rows = read(User, _managers_sql, params)
     return [(pk, User.shown_name(*names)) for pk, *names in rows]

@@ -9,27 +9,28 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import connections, router
 
 from organization.models import Partner, Role, User
+from partnercenter.statements import Names, read
 
 
 @cache
 def _roles_sql(alias: str) -> str:
     """The statement behind :func:`load_roles`, written once per database: it runs on every
     portal request, where composing it through the ORM cost as much again as running it."""
-    q = connections[alias].ops.quote_name
-    user_roles, role_perms = User.roles.through._meta, Role.permissions.through._meta
-    # Only quoted table and column names of the models go into the text; the user is a parameter.
+    n = Names(alias)
+    user_roles, role_perms = User.roles.through, Role.permissions.through
     return (
-        f"SELECT r.{q('id')}, r.{q('builtin')}, ct.{q('app_label')}, p.{q('codename')} "  # noqa: S608
-        f"FROM {q(user_roles.db_table)} ur "
-        f"INNER JOIN {q(Role._meta.db_table)} r ON r.{q('id')} = ur.{q(user_roles.get_field('role').column)} "
-        f"LEFT OUTER JOIN {q(role_perms.db_table)} rp ON rp.{q(role_perms.get_field('role').column)} = r.{q('id')} "
-        f"LEFT OUTER JOIN {q(Permission._meta.db_table)} p "
-        f"ON p.{q('id')} = rp.{q(role_perms.get_field('permission').column)} "
-        f"LEFT OUTER JOIN {q(ContentType._meta.db_table)} ct ON ct.{q('id')} = p.{q('content_type_id')} "
-        f"WHERE ur.{q(user_roles.get_field('user').column)} = %s"
+        f"SELECT r.{n.column(Role, 'id')}, r.{n.column(Role, 'builtin')}, "  # noqa: S608
+        f"ct.{n.column(ContentType, 'app_label')}, p.{n.column(Permission, 'codename')} "
+        f"FROM {n.table(user_roles)} ur "
+        f"INNER JOIN {n.table(Role)} r ON r.{n.column(Role, 'id')} = ur.{n.column(user_roles, 'role')} "
+        f"LEFT OUTER JOIN {n.table(role_perms)} rp ON rp.{n.column(role_perms, 'role')} = r.{n.column(Role, 'id')} "
+        f"LEFT OUTER JOIN {n.table(Permission)} p "
+        f"ON p.{n.column(Permission, 'id')} = rp.{n.column(role_perms, 'permission')} "
+        f"LEFT OUTER JOIN {n.table(ContentType)} ct "
+        f"ON ct.{n.column(ContentType, 'id')} = p.{n.column(Permission, 'content_type')} "
+        f"WHERE ur.{n.column(user_roles, 'user')} = %s"
     )
 
 
@@ -39,10 +40,7 @@ def load_roles(user) -> None:
     ``_role_perm_cache`` ("app_label.codename")."""
     if hasattr(user, "_role_perm_cache"):
         return
-    alias = router.db_for_read(Role)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_roles_sql(alias), [user.pk])
-        rows = cursor.fetchall()
+    _connection, rows = read(Role, _roles_sql, [user.pk])
     keys, perms = {}, set()
     for pk, builtin, app_label, codename in rows:
         keys[pk] = builtin
@@ -63,15 +61,13 @@ def _signed_in_sql(alias: str) -> str:
     partner, the ORM's ``User.objects.select_related("partner").filter(pk=…)`` written once per
     database. It runs on every request of a signed-in user, where the ORM spent twice as long
     composing the query and making the objects as the database spent answering it (issue 9)."""
-    q = connections[alias].ops.quote_name
-    member, partner = User._meta, Partner._meta
-    columns = [f"u.{q(f.column)}" for f in member.concrete_fields]
-    columns += [f"p.{q(f.column)}" for f in partner.concrete_fields]
-    partner_id = q(member.get_field("partner").column)
+    n = Names(alias)
+    columns = [f"u.{n.quote(f.column)}" for f in User._meta.concrete_fields]
+    columns += [f"p.{n.quote(f.column)}" for f in Partner._meta.concrete_fields]
     return (
-        f"SELECT {', '.join(columns)} FROM {q(member.db_table)} u "  # noqa: S608
-        f"LEFT OUTER JOIN {q(partner.db_table)} p ON p.{q(partner.pk.column)} = u.{partner_id} "
-        f"WHERE u.{q(member.pk.column)} = %s"
+        f"SELECT {', '.join(columns)} FROM {n.table(User)} u "  # noqa: S608
+        f"LEFT OUTER JOIN {n.table(Partner)} p ON p.{n.column(Partner, 'id')} = u.{n.column(User, 'partner')} "
+        f"WHERE u.{n.column(User, 'id')} = %s"
     )
 
 
@@ -92,13 +88,10 @@ def _from_row(model, connection, values):
 def signed_in_user(user_id) -> User | None:
     """The user with this id and their partner (None for a user without one), in one
     statement; None when there is no such user."""
-    alias = router.db_for_read(User)
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(_signed_in_sql(alias), [user_id])
-        row = cursor.fetchone()
-    if row is None:
+    connection, rows = read(User, _signed_in_sql, [user_id])
+    if not rows:
         return None
+    row = rows[0]
     split = len(User._meta.concrete_fields)
     user = _from_row(User, connection, row[:split])
     partner = _from_row(Partner, connection, row[split:]) if user.partner_id is not None else None

@@ -35,6 +35,18 @@ class _Serializer:
         return json.loads(data.decode())
 
 
+class ListedRow:
+    """Base of the dataclasses a list's rows are read into (``row=`` of the paginator): ``pk``
+    as on a model, for templates and cursors. Subclasses are ``@dataclass(slots=True)`` with
+    an ``id`` field."""
+
+    __slots__ = ()
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
 @dataclass
 class Page:
     rows: list
