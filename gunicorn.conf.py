@@ -5,10 +5,16 @@ Threaded workers keep a client's connection open between requests (HTTP keep-ali
 reverse proxy or a browser uses it); gunicorn's default sync worker closes it after every
 response. Under the load run of issue 9 (4 workers, ``wrk -t2 -c8``) that alone took the
 customer list from 162 to 182 pages a second on a 2-core machine: no new connection, accept
-and teardown per request. Each thread holds its own database connection (``CONN_MAX_AGE``),
-so PostgreSQL sees workers × threads connections."""
+and teardown per request. Each thread holds its own database connection, kept for
+``CONN_MAX_AGE`` seconds (60 here unless set: gunicorn reuses its threads, so a connection serves
+request after request), so PostgreSQL sees workers × threads connections. The settings' own
+default is 0, a connection per request, for servers that start a thread per request
+(runserver)."""
 import multiprocessing
 import os
+
+# Read by partnercenter.settings when each worker loads the application.
+os.environ.setdefault("CONN_MAX_AGE", "60")
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
