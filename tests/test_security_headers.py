@@ -25,8 +25,12 @@ INLINE = [
 
 
 def _markup_sources():
-    for folder in [ROOT / "templates", *(ROOT / app / "templates" for app in APPS)]:
-        yield from folder.rglob("*.html") if folder.exists() else ()
+    folders = [ROOT / name for name in ("templates", "jinja2")]
+    folders += [ROOT / app / name for app in APPS for name in ("templates", "jinja2")]
+    for folder in folders:
+        for path in folder.rglob("*") if folder.exists() else ():
+            if path.suffix in {".html", ".jinja", ".jinja2", ".j2"}:
+                yield path
     for app in APPS:
         yield from (ROOT / app).glob("templatetags/*.py")
         for name in ("markup.py", "widgets.py", "views.py", "docs.py"):
