@@ -14,6 +14,7 @@ CODES = {
     405: ["method_not_allowed"],
     409: ["account_name_taken", "email_taken", "customer_is_referral", "association_ended"],
     429: ["too_many_attempts", "registration_limit_exceeded"],
+    500: ["server_error"],
 }
 
 
@@ -71,3 +72,13 @@ def method_not_allowed(allowed: list[str]) -> JsonResponse:
         headers={"Allow": ", ".join(allowed)},
     )
     return error.response()
+
+
+def server_error(request) -> JsonResponse:
+    """What an unhandled error under /api/ answers (``partnercenter.views.error_500``): the
+    error shape of every other API answer, with the request id the log line carries."""
+    message = _("The error has been logged. Nothing was changed by the request that failed; please try again.")
+    request_id = getattr(request, "id", None)
+    if request_id:
+        message = f"{message} {_('Request id')}: {request_id}"
+    return ApiError(500, "server_error", message).response()

@@ -4,13 +4,15 @@ Every variable has a safe default for local use. A value that cannot be parsed s
 process with a message naming the variable, and with DEBUG off an unsafe secret key is
 refused (see partnercenter.checks).
 """
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from partnercenter.env import env_bool, env_int, env_list, env_str
+from partnercenter.env import env_amount, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "js_lib_bootstrap5",
     "axes",
+    "csp",
     "partnercenter.apps.PartnerCenterConfig",
     "organization",
     "customers",
@@ -58,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -89,14 +93,15 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
 if _db["ENGINE"] == "django.db.backends.postgresql":
-    _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
+    # Persistent connections only where the server reuses its threads: gunicorn.conf.py sets 60.
+    # runserver starts a thread per request, and each would leave its connection open.
+    _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0, minimum=0, maximum=86400)
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})
     # Every statement has an upper bound; a runaway query cannot hold a worker forever. JIT
     # compilation costs more than it saves on these short queries (bench/postgresql.conf).
-    _db["OPTIONS"].setdefault(
-        "options", f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 30000)} -c jit=off"
-    )
+    _statement_timeout = env_int("DB_STATEMENT_TIMEOUT_MS", 30000, minimum=1, maximum=86400000)
+    _db["OPTIONS"].setdefault("options", f"-c statement_timeout={_statement_timeout} -c jit=off")
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
     _db.setdefault("OPTIONS", {})
@@ -112,13 +117,22 @@ if CACHE_URL:
         raise ImproperlyConfigured("CACHE_URL must be a redis:// or rediss:// URL.")
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis may fail: value operations then answer as a miss (partnercenter/cache.py).
+            "BACKEND": "partnercenter.cache.FailSafeRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "pc"),
+            "OPTIONS": {
+                # A Redis that does not answer holds a request this long, then not again for
+                # RETRY_SECONDS.
+                "socket_connect_timeout": env_int("CACHE_CONNECT_TIMEOUT_MS", 500, minimum=1, maximum=60000) / 1000,
+                "socket_timeout": env_int("CACHE_TIMEOUT_MS", 500, minimum=1, maximum=60000) / 1000,
+                "RETRY_SECONDS": env_int("CACHE_RETRY_SECONDS", 5, minimum=0, maximum=3600),
+            },
         }
     }
-    # Sessions are read from the shared cache and written through to the database. Only with a
-    # shared cache: a per-process cache would keep a signed-out session alive in other workers.
+    # Sessions are read from the shared cache and written through to the database; when the
+    # cache fails they are read from the database. Only with a shared cache: a per-process
+    # cache would keep a signed-out session alive in other workers.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -139,8 +153,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Password guessing: lock a sign-in name, and separately an IP, after AXES_FAILURE_LIMIT failures.
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1, maximum=1000)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1, maximum=525600) / 60
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -172,20 +186,40 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+# Seconds a connection to the mail server may stall before sending fails: mail goes out after
+# the commit of the request that sends it, which a stalled server must not hold forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1, maximum=300)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Partner Center <noreply@partnercenter.local>")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "partnercenter.views.csrf_failure"
+# Scripts and styles come only from our own static files: no inline script, handler or style
+# anywhere (tests/test_security_headers.py reads every template for them).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0, maximum=315360000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -198,27 +232,32 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
 
+# The largest value a MONEY column holds (customers.funds.MONEY_LIMIT; settings cannot import it).
+_MONEY_LIMIT = Decimal("999999999999.99")
+
 # Business limits (SPEC R10). Every number the rules name is a setting with its default.
 PARTNER_CENTER = {
-    "INVITATION_VALID_DAYS": env_int("PC_INVITATION_VALID_DAYS", 7),
-    "INVITATIONS_PER_PARTNER_PER_DAY": env_int("PC_INVITATIONS_PER_PARTNER_PER_DAY", 100),
-    "PUBLIC_LINK_MAX_ACCOUNT_AGE_DAYS": env_int("PC_PUBLIC_LINK_MAX_ACCOUNT_AGE_DAYS", 7),
-    "REQUEST_VALID_DAYS": env_int("PC_REQUEST_VALID_DAYS", 7),
-    "COOLDOWN_MONTHS": env_int("PC_COOLDOWN_MONTHS", 3),
-    "PENDING_REQUESTS_PER_ASSOCIATION": env_int("PC_PENDING_REQUESTS_PER_ASSOCIATION", 1),
-    "MAX_FUNDS_AMOUNT": env_str("PC_MAX_FUNDS_AMOUNT", "1000000.00"),
-    "OPERATION_PROTECTION_MINUTES": env_int("PC_OPERATION_PROTECTION_MINUTES", 10),
-    "CUSTOM_ROLES_PER_PARTNER": env_int("PC_CUSTOM_ROLES_PER_PARTNER", 10),
-    "EXACT_COUNT_LIMIT": env_int("PC_EXACT_COUNT_LIMIT", 10000),
+    "INVITATION_VALID_DAYS": env_int("PC_INVITATION_VALID_DAYS", 7, minimum=1, maximum=365),
+    "INVITATIONS_PER_PARTNER_PER_DAY": env_int("PC_INVITATIONS_PER_PARTNER_PER_DAY", 100, minimum=1, maximum=100000),
+    "PUBLIC_LINK_MAX_ACCOUNT_AGE_DAYS": env_int("PC_PUBLIC_LINK_MAX_ACCOUNT_AGE_DAYS", 7, minimum=0, maximum=3650),
+    "REQUEST_VALID_DAYS": env_int("PC_REQUEST_VALID_DAYS", 7, minimum=1, maximum=365),
+    "COOLDOWN_MONTHS": env_int("PC_COOLDOWN_MONTHS", 3, minimum=0, maximum=120),
+    "PENDING_REQUESTS_PER_ASSOCIATION": env_int("PC_PENDING_REQUESTS_PER_ASSOCIATION", 1, minimum=1, maximum=100),
+    "MAX_FUNDS_AMOUNT": env_amount(
+        "PC_MAX_FUNDS_AMOUNT", "1000000.00", minimum=Decimal("0.01"), maximum=_MONEY_LIMIT
+    ),
+    "OPERATION_PROTECTION_MINUTES": env_int("PC_OPERATION_PROTECTION_MINUTES", 10, minimum=1, maximum=1440),
+    "CUSTOM_ROLES_PER_PARTNER": env_int("PC_CUSTOM_ROLES_PER_PARTNER", 10, minimum=0, maximum=1000),
+    "EXACT_COUNT_LIMIT": env_int("PC_EXACT_COUNT_LIMIT", 10000, minimum=1, maximum=10000000),
     # PostgreSQL planner cost above which a list shows the estimate rather than count exactly.
-    "EXACT_COUNT_MAX_COST": env_int("PC_EXACT_COUNT_MAX_COST", 1000),
+    "EXACT_COUNT_MAX_COST": env_int("PC_EXACT_COUNT_MAX_COST", 1000, minimum=1, maximum=1000000000),
     # How long an estimated count ("About N") is reused for the same list and filters; 0: never.
-    "ESTIMATE_CACHE_SECONDS": env_int("PC_ESTIMATE_CACHE_SECONDS", 60),
+    "ESTIMATE_CACHE_SECONDS": env_int("PC_ESTIMATE_CACHE_SECONDS", 60, minimum=0, maximum=86400),
     # A CSV export is one COPY statement that lasts as long as the download.
-    "EXPORT_STATEMENT_TIMEOUT_MS": env_int("PC_EXPORT_STATEMENT_TIMEOUT_MS", 600000),
-    "PAGE_SIZE": env_int("PC_PAGE_SIZE", 50),
-    "PARTNER_TOKEN_TTL_SECONDS": env_int("PC_PARTNER_TOKEN_TTL_SECONDS", 3600),
-    "CUSTOMER_TOKEN_TTL_SECONDS": env_int("PC_CUSTOMER_TOKEN_TTL_SECONDS", 3600),
-    "API_REGISTRATIONS_PER_CLIENT": env_int("PC_API_REGISTRATIONS_PER_CLIENT", 20),
-    "API_REGISTRATION_PERIOD_SECONDS": env_int("PC_API_REGISTRATION_PERIOD_SECONDS", 3600),
+    "EXPORT_STATEMENT_TIMEOUT_MS": env_int("PC_EXPORT_STATEMENT_TIMEOUT_MS", 600000, minimum=1, maximum=86400000),
+    "PAGE_SIZE": env_int("PC_PAGE_SIZE", 50, minimum=1, maximum=1000),
+    "PARTNER_TOKEN_TTL_SECONDS": env_int("PC_PARTNER_TOKEN_TTL_SECONDS", 3600, minimum=60, maximum=86400),
+    "CUSTOMER_TOKEN_TTL_SECONDS": env_int("PC_CUSTOMER_TOKEN_TTL_SECONDS", 3600, minimum=60, maximum=86400),
+    "API_REGISTRATIONS_PER_CLIENT": env_int("PC_API_REGISTRATIONS_PER_CLIENT", 20, minimum=1, maximum=1000000),
+    "API_REGISTRATION_PERIOD_SECONDS": env_int("PC_API_REGISTRATION_PERIOD_SECONDS", 3600, minimum=1, maximum=31536000),
 }

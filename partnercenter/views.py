@@ -1,7 +1,10 @@
 """Project-wide pages: the landing redirect and the error pages."""
 from django.contrib.auth.views import LogoutView
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
+
+from api.errors import ApiError, server_error
 
 
 @require_GET
@@ -30,5 +33,22 @@ def error_404(request, exception=None):
     return render(request, "errors/404.html", status=404)
 
 
+def _is_api(request) -> bool:
+    return request.path_info.startswith("/api/")
+
+
 def error_500(request):
+    """An unhandled error: JSON under /api/ (callers are programs), the portal's page elsewhere."""
+    if _is_api(request):
+        return server_error(request)
     return render(request, "errors/500.html", status=500)
+
+
+def csrf_failure(request, reason=""):
+    """A form posted without a valid CSRF token (an expired page, cookies blocked): the
+    portal's layout and language, and what to do about it; JSON under /api/."""
+    if _is_api(request):
+        return ApiError(
+            403, "permission_denied", _("The request was refused: its CSRF token is missing or wrong.")
+        ).response()
+    return render(request, "errors/csrf.html", status=403)

@@ -1,4 +1,11 @@
-<script>
+// Behaviour of the portal's pages, from data attributes (the Content-Security-Policy allows no
+// inline script or handler).
+document.querySelectorAll("select[data-submit-on-change]").forEach(function (select) {
+  select.addEventListener("change", function () {
+    select.form.submit();
+  });
+});
+
 document.querySelectorAll("[data-copy-target]").forEach(function (button) {
   button.addEventListener("click", function () {
     var field = document.getElementById(button.dataset.copyTarget);
@@ -8,4 +15,3 @@ document.querySelectorAll("[data-copy-target]").forEach(function (button) {
     });
   });
 });
-</script>
