@@ -265,7 +265,8 @@ class TestKeysetPagination:
 
     def test_a_cursor_from_one_filter_is_not_used_with_another(self, as_user, admin_member, partner):
         f.OperationRecordFactory.create_batch(6, partner=partner, event="association.created")
-        switched = [r.pk for r in f.OperationRecordFactory.create_batch(6, partner=partner, event="association.switched")]
+        made = f.OperationRecordFactory.create_batch(6, partner=partner, event="association.switched")
+        switched = [r.pk for r in made]
         client = as_user(admin_member)
         cursor = client.get(LIST, {"event": "association.created"}).context["page"].next_cursor
         response = client.get(LIST, {"event": "association.switched", "cursor": cursor})
