@@ -18,7 +18,7 @@ from api.validation import parse_json, validate_body, validate_object, validate_
 from customers.models import Association
 from customers.selectors import active_associations_for
 from organization.models import User
-from partnercenter.pagination import InvalidCursor, KeysetPaginator
+from partnercenter.pagination import InvalidCursor, list_page
 
 
 def endpoint(**handlers):
@@ -162,11 +162,18 @@ def _customer_list(request):
     qs = active_associations_for(member).select_related("customer")
     if "type" in params:
         qs = qs.filter(type=params["type"])
-    paginator = KeysetPaginator(
-        qs, ["-id"], page_size=params.get("limit"), scope=f"api.customers:{member.partner_id}:{params.get('type', '')}"
-    )
     try:
-        page = paginator.page(params.get("cursor") or None)
+        page = list_page(
+            request,
+            queryset=qs,
+            ordering=["-id"],
+            scope=f"api.customers:{member.partner_id}",
+            filters={"type": params.get("type")},
+            cursor=params.get("cursor"),
+            page_size=params.get("limit"),
+            count=False,
+            restart_on_invalid_cursor=False,
+        )
     except InvalidCursor:
         raise ApiError(
             404, "invalid_cursor", _("This cursor does not belong to this list. Start again without a cursor.")

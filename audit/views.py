@@ -18,7 +18,7 @@ from audit.selectors import (
     records_visible_to,
 )
 from partnercenter.access import member_permission_required
-from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
+from partnercenter.pagination import filter_data, filtered, list_page
 
 MINE, RESELLERS = "mine", "resellers"
 # Newest first. Ids only grow, so records written while someone pages through the list land
@@ -33,11 +33,9 @@ def _tab(request) -> str:
 
 def _filtered(request, tab: str):
     """The filter form and the records it selects on ``tab``; invalid filters select none."""
-    form = RecordFilterForm(request.GET or None)
+    form = RecordFilterForm(filter_data(request))
     qs = records_visible_to(request.user, resellers=tab == RESELLERS)
-    if form.is_bound:
-        qs = filter_records(qs, **form.cleaned_data) if form.is_valid() else qs.none()
-    return form, qs
+    return form, filtered(qs, form, filter_records)
 
 
 @require_GET
@@ -45,28 +43,16 @@ def _filtered(request, tab: str):
 def record_list(request):
     tab = _tab(request)
     form, qs = _filtered(request, tab)
-    listing = record_listing(qs, resellers=tab == RESELLERS)
-    paginator = KeysetPaginator(listing, ORDERING, scope=f"records:{request.user.partner_id}:{tab}", row=listed_record)
-    try:
-        page = paginator.page(request.GET.get("cursor") or None)
-    except InvalidCursor:
-        messages.error(request, _("That page link is no longer valid; showing the first page."))
-        page = paginator.page(None)
-    total, estimate = bounded_count(qs, page=page)
-    query = request.GET.copy()
-    query.pop("cursor", None)
-    return render(
+    listed = list_page(
         request,
-        "audit/record_list.html",
-        {
-            "form": form,
-            "page": page,
-            "tab": tab,
-            "total": total,
-            "total_is_estimate": estimate,
-            "base_query": query.urlencode(),
-        },
+        queryset=qs,
+        listing=record_listing(qs, resellers=tab == RESELLERS),
+        ordering=ORDERING,
+        scope=f"records:{request.user.partner_id}:{tab}",
+        form=form,
+        row=listed_record,
     )
+    return render(request, "audit/record_list.html", listed.context(tab=tab))
 
 
 def _shown(value) -> str:

@@ -2,8 +2,9 @@
 
 The link page itself is open to anyone holding the link, like a password-reset link: an
 anonymous visitor sees whose link it is and may sign in or create a customer account from
-it; a signed-in customer sees the partner, the type and what it means, every eligibility
-failure, and accepts or declines. Accepting and declining are ``customer_required`` POSTs.
+it; a signed-in customer sees the partner, the type and what it means, every check of the
+account check with its result and advice, and accepts or declines. Accepting and declining
+are ``customer_required`` POSTs.
 A forged or tampered link is a 404 and a link that no longer works a 410, each saying why."""
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -19,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers import invitations as services
-from customers.eligibility import eligibility_failures
+from customers.checks import accept_checks
 from customers.invitation_forms import CustomerSignUpForm, current_language
 from customers.models import Association, Invitation
 from organization.models import Partner
@@ -92,11 +93,17 @@ def _offer_page(request, offer: Offer, errors=()):
         )
     if not _is_customer(user):
         return render(request, "no_access.html", {"account_center": True}, status=403)
-    failures = eligibility_failures(user.customer, type=offer.type, origin=offer.origin)
+    results = accept_checks(user.customer, partner=offer.partner, type=offer.type, origin=offer.origin)
     return render(
         request,
         "account_center/invitations/offer.html",
-        {"offer": offer, "failures": failures, "errors": errors, "customer": user.customer},
+        {
+            "offer": offer,
+            "results": results,
+            "passed": all(result.passed for result in results),
+            "errors": errors,
+            "customer": user.customer,
+        },
     )
 
 

@@ -1,17 +1,20 @@
-"""The account check (账号校验, SPEC §3.3): the preconditions of switch, unbind, dissociation
-and approval, as one registry.
+"""The account check (账号校验, SPEC §3.3 and R3): the preconditions of switch, unbind,
+dissociation, approval and of accepting an invitation or a public link, as one registry.
 
 Each check is a small class with a stable ``code``, the actions it guards and, per action, the
 association types it applies to, a failure ``message`` and ``advice`` naming who must act.
-Cooldown checks also give the moment the action becomes possible again. ``run_checks`` runs
-every applicable check and returns every result, pass or fail, so a page can list them all;
-``refusal`` turns the failures into one ``ValidationError``. Forms call them in ``clean()``
-and the request services call them again under the row locks. Adding a check touches only
-this module: write the class and decorate it with ``@register``.
+Acceptance speaks to the customer about their own account before any partner is involved, so a
+check may word its failure differently for it (``wording``); the condition is written once.
+Cooldown checks also give the moment the action becomes possible again. ``run_checks`` (a
+request on an association) and ``accept_checks`` (a customer accepting an offer) run every
+applicable check and return every result, pass or fail, so a page can list them all;
+``refusal`` turns the failures into one ``ValidationError``. Forms and pages call them, and
+the services call them again under the row locks. Adding a check touches only this module:
+write the class and decorate it with ``@register``.
 """
 import calendar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -35,6 +38,7 @@ class Action(models.TextChoices):
     UNBIND = Kind.UNBIND.value, Kind.UNBIND.label
     DISSOCIATION = Kind.DISSOCIATION.value, Kind.DISSOCIATION.label
     APPROVAL = "approval", _("Approval of a dissociation")
+    ACCEPT = "accept", _("Acceptance of an invitation or a public link")
 
 
 # Confirmation by the customer and approval by the partner re-run the checks of the
@@ -45,6 +49,7 @@ BOTH = frozenset(Type.values)
 RESELLER = frozenset({Type.RESELLER})
 REFERRAL = frozenset({Type.REFERRAL})
 ALL_REQUESTS = {Action.SWITCH: BOTH, Action.UNBIND: BOTH, Action.DISSOCIATION: BOTH}
+Origin = Association.Origin
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -61,13 +66,18 @@ def cooldown_months() -> int:
 
 @dataclass
 class Context:
-    """What the checks read. ``handling`` is the request being confirmed or approved: it does
-    not count against itself as "another pending request" or as a recent submission."""
+    """What the checks read. ``type`` is the association's type (or the offered one when
+    accepting, where there is no ``association`` yet and ``origin`` says how it is offered).
+    ``handling`` is the request being confirmed or approved: it does not count against itself
+    as "another pending request" or as a recent submission."""
 
-    association: Association
+    action: str
     partner: Partner
     customer: Customer
+    type: str
     now: datetime
+    association: Association | None = None
+    origin: str | None = None
     handling: AssociationRequest | None = None
 
     def requests(self):
@@ -100,21 +110,33 @@ class Check:
     guards: dict[str, frozenset[str]]
     message: str
     advice: str | dict[str, str]
+    # Per action, a (message, advice) pair that replaces the ones above for it.
+    wording: dict[str, tuple[str, str]] = {}
+    # The ways of being offered an association the check applies to, when accepting.
+    origins = frozenset(Origin.values)
 
-    def applies(self, action: str, association_type: str) -> bool:
-        return association_type in self.guards.get(action, ())
+    def applies(self, action: str, association_type: str, origin: str | None = None) -> bool:
+        return association_type in self.guards.get(action, ()) and (origin is None or origin in self.origins)
 
     def failing(self, ctx: Context) -> bool:
         raise NotImplementedError
 
-    def advice_for(self, ctx: Context) -> str:
+    def params(self, ctx: Context) -> dict:
+        """The placeholders of the failure's message and advice."""
+        return {}
+
+    def message_and_advice(self, ctx: Context) -> tuple[str, str]:
+        if ctx.action in self.wording:
+            return self.wording[ctx.action]
         advice = self.advice
-        return str(advice[ctx.association.type] if isinstance(advice, dict) else advice)
+        return self.message, advice[ctx.type] if isinstance(advice, dict) else advice
 
     def result(self, ctx: Context) -> CheckResult:
         if not self.failing(ctx):
             return CheckResult(self, passed=True)
-        return CheckResult(self, passed=False, message=str(self.message), advice=self.advice_for(ctx))
+        message, advice = self.message_and_advice(ctx)
+        params = self.params(ctx)
+        return CheckResult(self, passed=False, message=str(message) % params, advice=str(advice) % params)
 
 
 class CooldownCheck(Check):
@@ -150,6 +172,50 @@ def register(cls: type[Check]) -> type[Check]:
 
 def _latest(qs) -> datetime | None:
     return qs.order_by("-created_at").values_list("created_at", flat=True).first()
+
+
+def _active_association(customer: Customer) -> Association | None:
+    active = Association.objects.filter(customer=customer, status=Association.Status.ACTIVE)
+    return active.select_related("partner").first()
+
+
+@register
+class AlreadyAssociated(Check):
+    code = "associated"
+    title = _("Not associated with a partner")
+    guards = {Action.ACCEPT: BOTH}
+    message = _("Your account is already associated with %(partner)s.")
+    advice = _(
+        "An account can have one partner at a time. Dissociate from %(partner)s in your Account Center "
+        "(or ask it to unbind your account) before accepting another partner."
+    )
+
+    def failing(self, ctx):
+        return Association.objects.filter(customer=ctx.customer, status=Association.Status.ACTIVE).exists()
+
+    def params(self, ctx):
+        current = _active_association(ctx.customer)
+        return {"partner": current.partner.name if current else ""}
+
+
+@register
+class NewAccount(Check):
+    code = "public_link.new_account"
+    title = _("A new account without consumption")
+    guards = {Action.ACCEPT: BOTH}
+    origins = frozenset({Origin.PUBLIC_LINK})
+    message = _("The account must be a new account created within %(days)s days.")
+    advice = _(
+        "The public partner link is only for accounts registered in the last %(days)s days that have no "
+        "consumption yet. Ask the partner to send you a personal invitation instead."
+    )
+
+    def failing(self, ctx):
+        days = self.params(ctx)["days"]
+        return ctx.customer.registered_at < ctx.now - timedelta(days=days) or ctx.customer.has_consumption
+
+    def params(self, ctx):
+        return {"days": settings.PARTNER_CENTER["PUBLIC_LINK_MAX_ACCOUNT_AGE_DAYS"]}
 
 
 @register
@@ -212,9 +278,15 @@ class PendingRequest(Check):
 class ReservedInstances(Check):
     code = "reserved_instances"
     title = _("No unexpired reserved instances")
-    guards = {Action.SWITCH: BOTH, Action.UNBIND: RESELLER, Action.DISSOCIATION: RESELLER}
+    guards = {Action.SWITCH: BOTH, Action.UNBIND: RESELLER, Action.DISSOCIATION: RESELLER, Action.ACCEPT: RESELLER}
     message = _("The customer has unexpired reserved instances.")
     advice = _("The customer must unsubscribe them first.")
+    wording = {
+        Action.ACCEPT: (
+            _("Your account has unexpired reserved instances."),
+            _("Unsubscribe the reserved instances first, then accept again."),
+        )
+    }
 
     def failing(self, ctx):
         return ctx.customer.reserved_instances.filter(expires_at__gt=ctx.now).exists()
@@ -236,9 +308,15 @@ class OrdersAwaitingPartnerPayment(Check):
 class MasterWithUnhostedSubs(Check):
     code = "enterprise.master_with_unhosted_subs"
     title = _("Not an enterprise master with sub-accounts that are not financially hosted")
-    guards = ALL_REQUESTS
+    guards = {**ALL_REQUESTS, Action.ACCEPT: RESELLER}
     message = _("The customer is an enterprise master account with sub-accounts that are not financially hosted.")
     advice = _("The customer must remove those sub-accounts from the enterprise first.")
+    wording = {
+        Action.ACCEPT: (
+            _("Your account is an enterprise master account with sub-accounts that are not financially hosted."),
+            _("Remove those sub-accounts from the enterprise first, then accept again."),
+        )
+    }
 
     def failing(self, ctx):
         return (
@@ -251,9 +329,15 @@ class MasterWithUnhostedSubs(Check):
 class UnhostedSub(Check):
     code = "enterprise.unhosted_sub"
     title = _("Not an enterprise sub-account that is not financially hosted")
-    guards = ALL_REQUESTS
+    guards = {**ALL_REQUESTS, Action.ACCEPT: RESELLER}
     message = _("The customer is an enterprise sub-account that is not financially hosted.")
     advice = _("The customer must leave the enterprise master account first.")
+    wording = {
+        Action.ACCEPT: (
+            _("Your account is an enterprise sub-account that is not financially hosted."),
+            _("Leave the enterprise master account first, then accept again."),
+        )
+    }
 
     def failing(self, ctx):
         return ctx.customer.enterprise_role == Customer.EnterpriseRole.SUB and not ctx.customer.financially_hosted
@@ -263,9 +347,15 @@ class UnhostedSub(Check):
 class HostedSub(Check):
     code = "enterprise.hosted_sub"
     title = _("Not a financially hosted enterprise sub-account")
-    guards = {Action.SWITCH: BOTH, Action.UNBIND: BOTH}
+    guards = {Action.SWITCH: BOTH, Action.UNBIND: BOTH, Action.ACCEPT: BOTH}
     message = _("The customer is a financially hosted enterprise sub-account.")
     advice = _("Act on its enterprise master account instead.")
+    wording = {
+        Action.ACCEPT: (
+            _("Your account is a financially hosted sub-account of an enterprise master account."),
+            _("The enterprise master account pays for this account: the invitation must be accepted by the master."),
+        )
+    }
 
     def failing(self, ctx):
         return ctx.customer.enterprise_role == Customer.EnterpriseRole.SUB and ctx.customer.financially_hosted
@@ -275,15 +365,25 @@ class HostedSub(Check):
 class Arrears(Check):
     code = "arrears"
     title = _("No arrears")
-    guards = ALL_REQUESTS
+    guards = {**ALL_REQUESTS, Action.ACCEPT: BOTH}
     message = _("The customer owes money.")
     advice = {
         Type.REFERRAL: _("The customer must top up to clear the arrears."),
         Type.RESELLER: _("The partner must allocate funds to clear the arrears."),
     }
+    # Before acceptance no partner funds the account: the customer tops up, whatever the type.
+    wording = {
+        Action.ACCEPT: (
+            _("Your account is in arrears (%(amount)s)."),
+            _("Top up your account to clear the arrears, then accept again."),
+        )
+    }
 
     def failing(self, ctx):
         return ctx.customer.in_arrears
+
+    def params(self, ctx):
+        return {"amount": ctx.customer.arrears}
 
 
 @register
@@ -302,9 +402,15 @@ class Postpaid(Check):
 class InvoiceOwed(Check):
     code = "invoice_owed"
     title = _("No invoice owed")
-    guards = {Action.SWITCH: REFERRAL}
+    guards = {Action.SWITCH: REFERRAL, Action.ACCEPT: RESELLER}
     message = _("An invoice is owed.")
     advice = _("The customer must settle it first.")
+    wording = {
+        Action.ACCEPT: (
+            _("An invoice is owed on your account."),
+            _("Settle the owed invoice with the vendor first, then accept again."),
+        )
+    }
 
     def failing(self, ctx):
         return ctx.customer.invoice_owed
@@ -314,9 +420,15 @@ class InvoiceOwed(Check):
 class SpecialContract(Check):
     code = "special_contract"
     title = _("No effective special contract")
-    guards = {action: RESELLER for action in ALL_REQUESTS}
+    guards = {**{action: RESELLER for action in ALL_REQUESTS}, Action.ACCEPT: BOTH}
     message = _("An effective special contract exists.")
     advice = _("Contact the vendor's ecosystem manager.")
+    wording = {
+        Action.ACCEPT: (
+            _("Your account has an effective special contract with the vendor."),
+            _("Contact the vendor's ecosystem manager; accounts under a special contract cannot be associated."),
+        )
+    }
 
     def failing(self, ctx):
         return ctx.customer.special_contract
@@ -355,15 +467,33 @@ def run_checks(
     """Every check that guards ``action`` for this association's type, each with its result,
     in registry order. ``association.partner`` and ``.customer`` are read as they are loaded
     (the services pass the rows they locked)."""
-    actions = {action, *_IMPLIED.get(action, ())}
     ctx = Context(
-        association=association,
+        action=action,
         partner=association.partner,
         customer=association.customer,
+        type=association.type,
         now=now or timezone.now(),
+        association=association,
         handling=handling,
     )
-    return [check.result(ctx) for check in REGISTRY if any(check.applies(a, association.type) for a in actions)]
+    return _run(ctx)
+
+
+def accept_checks(
+    customer: Customer, *, partner: Partner, type: str, origin: str, now: datetime | None = None
+) -> list[CheckResult]:
+    """Every check that guards accepting ``partner``'s offer of a ``type`` association made by
+    ``origin`` (an invitation or the public link), each with its result, in registry order
+    (SPEC R3). The acceptance services pass the customer row they locked."""
+    ctx = Context(
+        action=Action.ACCEPT, partner=partner, customer=customer, type=type, now=now or timezone.now(), origin=origin
+    )
+    return _run(ctx)
+
+
+def _run(ctx: Context) -> list[CheckResult]:
+    actions = {ctx.action, *_IMPLIED.get(ctx.action, ())}
+    return [check.result(ctx) for check in REGISTRY if any(check.applies(a, ctx.type, ctx.origin) for a in actions)]
 
 
 def failure_message(code: str) -> str:

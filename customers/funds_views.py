@@ -16,7 +16,7 @@ from customers.models import Association
 from customers.selectors import own_association_for_member
 from organization.protection import operation_protected
 from partnercenter.access import member_permission_required
-from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
+from partnercenter.pagination import filter_data, filtered, list_page
 
 
 def _customer_url(customer) -> str:
@@ -172,35 +172,10 @@ def voucher_issue(request, pk):
 @member_permission_required("customers.view_customer")
 def voucher_list(request):
     user = request.user
-    form = VoucherFilterForm(request.GET or None)
-    qs = vouchers_for(user).select_related("customer")
-    q = status = ""
-    if form.is_bound and form.is_valid():
-        q, status = form.cleaned_data["q"], form.cleaned_data["status"]
-        qs = filter_vouchers(qs, q=q, status=status)
-    elif form.is_bound:
-        qs = qs.none()
-    paginator = KeysetPaginator(qs, ["-id"], scope=f"vouchers:{user.partner_id}:{q}:{status}")
-    try:
-        page = paginator.page(request.GET.get("cursor") or None)
-    except InvalidCursor:
-        messages.error(request, _("That page link is no longer valid; showing the first page."))
-        page = paginator.page(None)
-    total, estimate = bounded_count(qs)
-    query = request.GET.copy()
-    query.pop("cursor", None)
-    return render(
-        request,
-        "customers/funds/voucher_list.html",
-        {
-            "form": form,
-            "page": page,
-            "total": total,
-            "total_is_estimate": estimate,
-            "base_query": query.urlencode(),
-            "partner": user.partner,
-        },
-    )
+    form = VoucherFilterForm(filter_data(request))
+    qs = filtered(vouchers_for(user).select_related("customer"), form, filter_vouchers)
+    listed = list_page(request, queryset=qs, ordering=["-id"], scope=f"vouchers:{user.partner_id}", form=form)
+    return render(request, "customers/funds/voucher_list.html", listed.context(partner=user.partner))
 
 
 @require_POST

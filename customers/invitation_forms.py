@@ -1,5 +1,5 @@
 """Forms of invitations, the customer sign-up from a partner's link, and project registration.
-They validate the input; the business rules (daily limit, link state, eligibility,
+They validate the input; the business rules (daily limit, link state, account check,
 programme membership) are the services', and come back as form errors."""
 from decimal import Decimal
 

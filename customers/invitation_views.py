@@ -24,17 +24,18 @@ from customers.invitation_selectors import (
 )
 from customers.models import Association, Invitation
 from partnercenter.access import member_permission_required
-from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
+from partnercenter.pagination import filter_data, filtered, list_page
 
 INVITE = "customers.invite_customers"
 
 
-def _page(request, paginator):
-    try:
-        return paginator.page(request.GET.get("cursor") or None)
-    except InvalidCursor:
-        messages.error(request, _("That page link is no longer valid; showing the first page."))
-        return paginator.page(None)
+def _filter_invitations(qs, *, q="", status=""):
+    if q.strip():
+        term = q.strip()
+        qs = qs.filter(Q(email__icontains=term) | Q(name__icontains=term))
+    if status:
+        qs = qs.filter(invitation_status_filter(status))
+    return qs
 
 
 def _remaining_today(partner) -> int:
@@ -49,36 +50,19 @@ def _base_url(request) -> str:
 @require_GET
 @member_permission_required(INVITE)
 def invitation_list(request):
-    form = InvitationFilterForm(request.GET or None)
-    qs = invitations_for(request.user).select_related("created_by")
-    if form.is_bound and form.is_valid():
-        if form.cleaned_data["q"]:
-            term = form.cleaned_data["q"].strip()
-            qs = qs.filter(Q(email__icontains=term) | Q(name__icontains=term))
-        if form.cleaned_data["status"]:
-            qs = qs.filter(invitation_status_filter(form.cleaned_data["status"]))
-    elif form.is_bound:
-        qs = qs.none()
-    scope = f"invitations:{request.user.pk}:{request.GET.get('q', '')}:{request.GET.get('status', '')}"
-    page = _page(request, KeysetPaginator(qs, ["-sent_at", "-id"], scope=scope))
-    for invitation in page.rows:
+    form = InvitationFilterForm(filter_data(request))
+    qs = filtered(invitations_for(request.user).select_related("created_by"), form, _filter_invitations)
+    listed = list_page(
+        request, queryset=qs, ordering=["-sent_at", "-id"], scope=f"invitations:{request.user.pk}", form=form
+    )
+    for invitation in listed.rows:
         invitation.display_label = Invitation.Status(invitation.display_status).label
         if invitation.display_status == Invitation.Status.SENT:
             invitation.link = request.build_absolute_uri(services.invitation_path(invitation))
-    total, estimate = bounded_count(qs)
-    query = request.GET.copy()
-    query.pop("cursor", None)
     return render(
         request,
         "customers/invitations/list.html",
-        {
-            "form": form,
-            "page": page,
-            "total": total,
-            "total_is_estimate": estimate,
-            "base_query": query.urlencode(),
-            "remaining_today": _remaining_today(request.user.partner),
-        },
+        listed.context(remaining_today=_remaining_today(request.user.partner)),
     )
 
 
@@ -160,18 +144,11 @@ def public_link(request):
 @member_permission_required(INVITE)
 def project_list(request):
     qs = projects_for(request.user).select_related("customer", "submitted_by")
-    page = _page(request, KeysetPaginator(qs, ["-id"], scope=f"projects:{request.user.pk}"))
-    total, estimate = bounded_count(qs)
+    listed = list_page(request, queryset=qs, ordering=["-id"], scope=f"projects:{request.user.pk}")
     return render(
         request,
         "customers/invitations/projects.html",
-        {
-            "page": page,
-            "total": total,
-            "total_is_estimate": estimate,
-            "base_query": "",
-            "refusal": services.project_register_refusal(request.user.partner),
-        },
+        listed.context(refusal=services.project_register_refusal(request.user.partner)),
     )
 
 

@@ -8,8 +8,9 @@ signing the partner's id and the association type, so it needs no stored secret 
 be forged; it is reusable by design and refuses every account that is not new.
 
 Locks are taken in the portal's one order: partner, then invitation or project, then
-customer. Acceptance locks the customer row and re-runs the eligibility rules under it, so
-two partners' invitations accepted at the same moment end with exactly one association.
+customer. Acceptance locks the customer row and runs the account check again under it
+(``customers.checks``, action accept), so two partners' invitations accepted at the same
+moment end with exactly one association.
 """
 import secrets
 from datetime import date, timedelta
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from audit.events import Event
 from audit.services import record
-from customers.eligibility import eligibility_ensure
+from customers.checks import accept_checks, refusal
 from customers.models import Association, Customer, Invitation, ProjectRegistration
 from customers.services import association_create
 from organization.models import Partner, User
@@ -318,14 +319,23 @@ def _lock_customer(actor: User) -> Customer:
     return Customer.objects.select_for_update().get(user=actor)
 
 
+def _ensure_acceptable(customer: Customer, *, partner: Partner, type: str, origin: str) -> None:
+    """The account check of acceptance, run on the locked customer row; every failure is refused."""
+    error = refusal(accept_checks(customer, partner=partner, type=type, origin=origin))
+    if error is not None:
+        raise error
+
+
 def invitation_accept(*, actor: User, token: str) -> Association:
     """The signed-in customer accepts: the invitation is used up and the association begins,
-    in one transaction, after the link and eligibility are checked again under the locks."""
+    in one transaction, after the link and the account check are run again under the locks."""
     with transaction.atomic():
         invitation = _lock_invitation(token)
         invitation_ensure_usable(invitation)
         customer = _lock_customer(actor)
-        eligibility_ensure(customer, type=invitation.type, origin=Association.Origin.INVITATION)
+        _ensure_acceptable(
+            customer, partner=invitation.partner, type=invitation.type, origin=Association.Origin.INVITATION
+        )
         association = association_create(
             actor=actor,
             partner=invitation.partner,
@@ -375,7 +385,7 @@ def public_link_accept(*, actor: User, token: str) -> Association:
     with transaction.atomic():
         partner = _lock_partner_for_association(partner.pk)
         customer = _lock_customer(actor)
-        eligibility_ensure(customer, type=type, origin=Association.Origin.PUBLIC_LINK)
+        _ensure_acceptable(customer, partner=partner, type=type, origin=Association.Origin.PUBLIC_LINK)
         return association_create(
             actor=actor, partner=partner, customer=customer, type=type, origin=Association.Origin.PUBLIC_LINK
         )

@@ -17,7 +17,7 @@ from customers.request_selectors import open_request_for, request_for_member, re
 from customers.selectors import own_association_for_member
 from organization.protection import operation_protected
 from partnercenter.access import member_permission_required
-from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
+from partnercenter.pagination import filter_data, list_page
 
 Kind = AssociationRequest.Kind
 Status = AssociationRequest.Status
@@ -256,32 +256,13 @@ def request_reject(request, request_pk):
 def request_inbox(request):
     user = request.user
     services.request_expire_due(partner=user.partner, limit=settings.PARTNER_CENTER["PAGE_SIZE"])
-    form = InboxFilterForm(request.GET or None)
+    form = InboxFilterForm(filter_data(request))
     qs = requests_for_member(user).select_related("association__customer", "requested_by")
     filters = form.filters()
-    if filters is None:
-        qs = qs.none()
-    else:
-        qs = qs.filter(**filters)
-    scope = f"requests:{user.partner_id}:{request.GET.get('kind', '')}:{request.GET.get('status', '')}"
-    paginator = KeysetPaginator(qs, ["-id"], scope=scope)
-    try:
-        page = paginator.page(request.GET.get("cursor") or None)
-    except InvalidCursor:
-        messages.error(request, _("That page link is no longer valid; showing the first page."))
-        page = paginator.page(None)
-    total, estimate = bounded_count(qs)
-    query = request.GET.copy()
-    query.pop("cursor", None)
+    qs = qs.none() if filters is None else qs.filter(**filters)
+    listed = list_page(
+        request, queryset=qs, ordering=["-id"], scope=f"requests:{user.partner_id}", form=form, filters=filters
+    )
     return render(
-        request,
-        "customers/requests/inbox.html",
-        {
-            "form": form,
-            "page": page,
-            "total": total,
-            "total_is_estimate": estimate,
-            "base_query": query.urlencode(),
-            "list_url": reverse("customers:request_inbox"),
-        },
+        request, "customers/requests/inbox.html", listed.context(list_url=reverse("customers:request_inbox"))
     )

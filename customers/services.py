@@ -38,7 +38,7 @@ def association_create(
 ) -> Association:
     """Associate ``customer`` with ``partner``. Must run inside the caller's transaction (the
     acceptance of an invitation, a registration…), which has already locked the customer row
-    and checked eligibility. The database's one-active-association constraint is the last
+    and run the account check. The database's one-active-association constraint is the last
     word: a concurrent association makes this raise IntegrityError and the caller's
     transaction roll back."""
     association = Association.objects.create(partner=partner, customer=customer, type=type, origin=origin)

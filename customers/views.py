@@ -1,9 +1,7 @@
 """Customer management pages of the partner portal."""
-from django.contrib import messages
 from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from customers.forms import CustomerFilterForm
@@ -18,20 +16,18 @@ from customers.selectors import (
     listed_association,
 )
 from partnercenter.access import member_permission_required
-from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
+from partnercenter.pagination import filter_data, form_filters, list_page
 
 
 def list_filter_form(request) -> tuple[str, CustomerFilterForm]:
     """The customer list's tab and filter form, read the same way by the list and its export."""
     user = request.user
     tab = "resellers" if request.GET.get("tab") == "resellers" and user.partner.is_distributor else "mine"
-    return tab, CustomerFilterForm(request.GET or None, managers=customer_list_managers(user))
+    return tab, CustomerFilterForm(filter_data(request), managers=customer_list_managers(user))
 
 
 def list_filters(form: CustomerFilterForm) -> dict | None:
-    if not form.is_bound:
-        return {}
-    return form.cleaned_data if form.is_valid() else None
+    return form_filters(form)
 
 
 @require_GET
@@ -42,30 +38,16 @@ def customer_list(request):
     rows, ordering = customer_list_rows(user, tab=tab, filters=list_filters(form))
     # The open request is shown on each row; counting needs no join on it (at most one per row).
     listing = customer_list_listing(annotate_pending_request(rows), tab=tab)
-    scope = f"customers:{user.partner_id}:{tab}:{request.GET.get('q', '')}:{request.GET.get('type', '')}:" \
-            f"{request.GET.get('status', '')}:{request.GET.get('manager', '')}:{request.GET.get('pending', '')}:" \
-            f"{','.join(ordering)}"
-    paginator = KeysetPaginator(listing, ordering, scope=scope, row=listed_association)
-    try:
-        page = paginator.page(request.GET.get("cursor") or None)
-    except InvalidCursor:
-        messages.error(request, _("That page link is no longer valid; showing the first page."))
-        page = paginator.page(None)
-    total, estimate = bounded_count(rows, page=page)
-    query = request.GET.copy()
-    query.pop("cursor", None)
-    return render(
+    listed = list_page(
         request,
-        "customers/customer_list.html",
-        {
-            "form": form,
-            "page": page,
-            "tab": tab,
-            "total": total,
-            "total_is_estimate": estimate,
-            "base_query": query.urlencode(),
-        },
+        queryset=rows,
+        listing=listing,
+        ordering=ordering,
+        scope=f"customers:{user.partner_id}:{tab}",
+        form=form,
+        row=listed_association,
     )
+    return render(request, "customers/customer_list.html", listed.context(tab=tab))
 
 
 @require_GET

@@ -25,7 +25,7 @@ from organization.member_forms import (
 from organization.protection import operation_protected, protection_minutes
 from organization.selectors import member_for, members_of, role_for, roles_with_member_counts
 from partnercenter.access import member_permission_required, member_required
-from partnercenter.pagination import InvalidCursor, KeysetPaginator
+from partnercenter.pagination import list_page
 
 MANAGE_MEMBERS = "organization.manage_members"
 MANAGE_ROLES = "organization.manage_roles"
@@ -59,13 +59,14 @@ def _refused(request, exc: ValidationError):
 @member_permission_required(MANAGE_MEMBERS)
 def member_list(request):
     members = members_of(request.user).select_related("supervisor").prefetch_related("roles")
-    paginator = KeysetPaginator(members, ["member_name", "id"], scope=f"members:{request.user.partner_id}")
-    try:
-        page = paginator.page(request.GET.get("cursor") or None)
-    except InvalidCursor:
-        messages.error(request, _("That page link is no longer valid; showing the first page."))
-        page = paginator.page(None)
-    return render(request, "organization/member_list.html", {"page": page, "base_query": ""})
+    listed = list_page(
+        request,
+        queryset=members,
+        ordering=["member_name", "id"],
+        scope=f"members:{request.user.partner_id}",
+        count=False,
+    )
+    return render(request, "organization/member_list.html", listed.context())
 
 
 @require_http_methods(["GET", "POST"])

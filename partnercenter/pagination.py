@@ -1,19 +1,26 @@
 """Keyset (cursor) pagination: a deep page costs what page 1 costs.
 
 The cursor is the sort key of the row at the page boundary, signed so a forged or edited
-cursor is detected and reported as a bad cursor instead of reaching the database."""
+cursor is detected and reported as a bad cursor instead of reaching the database. Every list
+(page or API) goes through ``list_page``: it signs cursors for the list's own scope, filters
+and sort, restarts at page one on a bad cursor, and counts the rows without a full COUNT(*)."""
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
+from django.http import HttpRequest, QueryDict
+from django.utils.translation import gettext as _
 
 _SALT = "partnercenter.cursor"
 MAX_CURSOR_LENGTH = 512
@@ -25,13 +32,9 @@ class InvalidCursor(ValueError):
 
 class _Serializer:
     def dumps(self, obj):
-        import json
-
         return json.dumps(obj, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
     def loads(self, data):
-        import json
-
         return json.loads(data.decode())
 
 
@@ -208,3 +211,147 @@ def _field_for(model, path: str):
         model = model._meta.get_field(part).related_model
     last = parts[-1]
     return model._meta.pk if last == "pk" else model._meta.get_field(last)
+
+
+# One list page ---------------------------------------------------------------------------------
+
+_UNSET: Any = object()
+
+
+@dataclass
+class ListPage:
+    """What a list shows, as data: the rows and cursors (``page``), the bounded count and the
+    query string the pager's links keep. ``context()`` is what the list templates read; the
+    API reads the fields."""
+
+    page: Page
+    form: forms.Form | None = None
+    total: int | None = None
+    total_is_estimate: bool = False
+    base_query: str = ""
+    cursor_rejected: bool = False
+
+    @property
+    def rows(self) -> list:
+        return self.page.rows
+
+    @property
+    def next_cursor(self) -> str | None:
+        return self.page.next_cursor
+
+    @property
+    def prev_cursor(self) -> str | None:
+        return self.page.prev_cursor
+
+    def context(self, **extra) -> dict:
+        return {
+            "form": self.form,
+            "page": self.page,
+            "total": self.total,
+            "total_is_estimate": self.total_is_estimate,
+            "base_query": self.base_query,
+            **extra,
+        }
+
+
+def filter_data(request: HttpRequest) -> QueryDict | None:
+    """The query string a list's filter form is bound to: everything but the cursor, or None
+    when nothing else is there (so page two of an unfiltered list is still unfiltered)."""
+    data = request.GET.copy()
+    data.pop("cursor", None)
+    return data or None
+
+
+def form_filters(form: forms.Form | None) -> dict | None:
+    """A filter form's cleaned filters: ``{}`` unbound, None when a value is not valid."""
+    if form is None or not form.is_bound:
+        return {}
+    return form.cleaned_data if form.is_valid() else None
+
+
+def filtered(queryset: QuerySet, form: forms.Form, apply: Callable[..., QuerySet]) -> QuerySet:
+    """``queryset`` narrowed by ``apply(queryset, **cleaned_data)`` when ``form`` is bound;
+    no rows when a value is not valid (the form shows the error)."""
+    filters = form_filters(form)
+    if filters is None:
+        return queryset.none()
+    return apply(queryset, **filters) if filters else queryset
+
+
+def filters_scope(filters: dict | None) -> str:
+    """The part of a cursor's scope that names the filters: a cursor from one filter is not
+    valid under another. Empty values are left out, so an unbound form and a bound one with
+    every field empty are the same list."""
+    if filters is None:
+        return "invalid"
+    kept = {name: _scope_value(value) for name, value in filters.items() if not _is_empty(value)}
+    if not kept:
+        return ""
+    text = json.dumps(kept, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _is_empty(value) -> bool:
+    if value is None or value is False or value == "":
+        return True
+    return isinstance(value, list | tuple | set | frozenset | QuerySet) and not value
+
+
+def _scope_value(value):
+    if isinstance(value, Model):
+        return value.pk
+    if isinstance(value, list | tuple | set | frozenset | QuerySet):
+        return sorted(str(_scope_value(item)) for item in value)
+    return value
+
+
+def list_page(
+    request: HttpRequest | None,
+    *,
+    queryset: QuerySet,
+    ordering: list[str],
+    scope: str,
+    form: forms.Form | None = None,
+    filters: dict | None = _UNSET,
+    listing: QuerySet | None = None,
+    row: Callable[[Any], Any] | None = None,
+    count: bool = True,
+    cursor: str | None = _UNSET,
+    page_size: int | None = None,
+    restart_on_invalid_cursor: bool = True,
+) -> ListPage:
+    """One page of a list: form → cursor scope → keyset page → bounded count.
+
+    ``queryset`` is the list already narrowed by its filters; it is what is counted.
+    ``listing`` (default ``queryset``) is the same rows as the page reads them (annotated,
+    with joins, or as ``values_list`` for ``row``). ``scope`` names the list and whose it is
+    (``"records:<partner>:<tab>"``); the ordering and the filters (``filters``, default the
+    cleaned data of ``form``) are added to it, so a cursor serves only the list it came from.
+    ``cursor`` defaults to the request's ``cursor`` parameter. A bad cursor restarts at page
+    one with a message, or raises ``InvalidCursor`` when ``restart_on_invalid_cursor`` is
+    False (an API answers with its own error). ``count=False`` skips the count."""
+    if filters is _UNSET:
+        filters = form_filters(form)
+    if cursor is _UNSET:
+        cursor = request.GET.get("cursor") if request is not None else None
+    full_scope = f"{scope}:{','.join(ordering)}:{filters_scope(filters)}"
+    paginator = KeysetPaginator(
+        queryset if listing is None else listing, ordering, page_size=page_size, scope=full_scope, row=row
+    )
+    rejected = False
+    try:
+        page = paginator.page(cursor or None)
+    except InvalidCursor:
+        if not restart_on_invalid_cursor:
+            raise
+        if request is not None:
+            messages.error(request, _("That page link is no longer valid; showing the first page."))
+        page, rejected = paginator.page(None), True
+    result = ListPage(page=page, form=form, cursor_rejected=rejected)
+    if count:
+        result.total, result.total_is_estimate = bounded_count(queryset, page=page)
+    if request is not None:
+        query = request.GET.copy()
+        query.pop("cursor", None)
+        result.base_query = query.urlencode()
+    return result

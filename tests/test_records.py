@@ -263,6 +263,24 @@ class TestKeysetPagination:
     def small_pages(self, settings):
         settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "PAGE_SIZE": 4}
 
+    def test_a_cursor_from_one_filter_is_not_used_with_another(self, as_user, admin_member, partner):
+        f.OperationRecordFactory.create_batch(6, partner=partner, event="association.created")
+        made = f.OperationRecordFactory.create_batch(6, partner=partner, event="association.switched")
+        switched = [r.pk for r in made]
+        client = as_user(admin_member)
+        cursor = client.get(LIST, {"event": "association.created"}).context["page"].next_cursor
+        response = client.get(LIST, {"event": "association.switched", "cursor": cursor})
+        assert b"no longer valid" in response.content
+        assert rows(response) == sorted(switched, reverse=True)[:4]
+
+    def test_page_two_of_the_unfiltered_list_is_still_unfiltered(self, as_user, admin_member, partner):
+        made = [r.pk for r in f.OperationRecordFactory.create_batch(6, partner=partner)]
+        client = as_user(admin_member)
+        cursor = client.get(LIST).context["page"].next_cursor
+        response = client.get(LIST, {"cursor": cursor})
+        assert b"no longer valid" not in response.content
+        assert rows(response) == sorted(made, reverse=True)[4:]
+
     def test_pages_cover_every_record_once_newest_first(self, as_user, admin_member, partner):
         made = [r.pk for r in f.OperationRecordFactory.create_batch(11, partner=partner)]
         assert _walk(as_user(admin_member)) == sorted(made, reverse=True)
