@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -189,6 +189,10 @@ def _by_month(rows, months: list[datetime]) -> dict:
     return out
 
 
+def _monthly_counts(qs: QuerySet, moment: str):
+    return qs.annotate(month=TruncMonth(moment)).values("month").annotate(n=Count("id")).values_list("month", "n")
+
+
 def association_chart(user, months: list[datetime]) -> dict[str, list[int]]:
     """New and ended associations of the partner per month (``assoc_partner_started`` and
     ``assoc_partner_ended``)."""
@@ -199,14 +203,8 @@ def association_chart(user, months: list[datetime]) -> dict[str, list[int]]:
         user,
         "customer",
     )
-    new = _by_month(
-        started.annotate(month=TruncMonth("started_at")).values("month").annotate(n=Count("id")).values_list("month", "n"),
-        months,
-    )
-    gone = _by_month(
-        ended.annotate(month=TruncMonth("ended_at")).values("month").annotate(n=Count("id")).values_list("month", "n"),
-        months,
-    )
+    new = _by_month(_monthly_counts(started, "started_at"), months)
+    gone = _by_month(_monthly_counts(ended, "ended_at"), months)
     return {"new": [new.get(m, 0) for m in months], "ended": [gone.get(m, 0) for m in months]}
 
 

@@ -37,7 +37,10 @@ def _todos(user, *, now, can) -> tuple[list[Todo], dict]:
     todos: list[Todo] = []
     more = {}
     requests = dashboard.open_requests(
-        user, dissociations=can("customers.handle_dissociation"), partner_requests=can("customers.view_customer"), now=now
+        user,
+        dissociations=can("customers.handle_dissociation"),
+        partner_requests=can("customers.view_customer"),
+        now=now,
     )
     dissociations = [r for r in requests if r.waits_on_partner]
     waiting = [r for r in requests if not r.waits_on_partner]
