@@ -21,7 +21,7 @@ Kind = AssociationRequest.Kind
 RequestStatus = AssociationRequest.Status
 
 # Rows of one kind a to-do block lists; the rest are behind its "all" link.
-TODO_ROWS = 10
+TODO_ROWS = 5
 INVITATION_WARNING = timedelta(hours=48)
 COOLDOWN_WARNING = timedelta(days=7)
 CHART_MONTHS = 12

@@ -218,6 +218,8 @@ PARTNER_CENTER = {
     # A CSV export is one COPY statement that lasts as long as the download.
     "EXPORT_STATEMENT_TIMEOUT_MS": env_int("PC_EXPORT_STATEMENT_TIMEOUT_MS", 600000),
     "PAGE_SIZE": env_int("PC_PAGE_SIZE", 50),
+    # How long the partner home's charts are reused (0: read on every visit).
+    "HOME_CHART_CACHE_SECONDS": env_int("PC_HOME_CHART_CACHE_SECONDS", 600),
     "PARTNER_TOKEN_TTL_SECONDS": env_int("PC_PARTNER_TOKEN_TTL_SECONDS", 3600),
     "CUSTOMER_TOKEN_TTL_SECONDS": env_int("PC_CUSTOMER_TOKEN_TTL_SECONDS", 3600),
     "API_REGISTRATIONS_PER_CLIENT": env_int("PC_API_REGISTRATIONS_PER_CLIENT", 20),
