@@ -3,7 +3,7 @@ decimal mark (Django's own number formatting), and the currency code."""
 from decimal import Decimal, InvalidOperation
 
 from django import template
-from django.utils import formats
+from django.utils import formats, numberformat
 from django.utils.translation import gettext
 
 register = template.Library()
@@ -21,7 +21,7 @@ def money(value, currency=DEFAULT_CURRENCY):
         amount = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
         return value
-    number = formats.number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
+    number = _grouped(amount, decimal_pos=2)
     return gettext("%(currency)s %(amount)s") % {"currency": currency or DEFAULT_CURRENCY, "amount": number}
 
 
@@ -30,4 +30,21 @@ def grouped(value):
     """A whole number with the language's thousands separator."""
     if value is None or value == "":
         return ""
-    return formats.number_format(value, use_l10n=True, force_grouping=True)
+    return _grouped(value)
+
+
+def _grouped(value, decimal_pos=None) -> str:
+    """The language's separators; a language whose format has no thousands separator
+    (Django's Chinese format) gets commas every three digits, as amounts in Chinese finance
+    are written (1,234,567.50)."""
+    separator, grouping = formats.get_format("THOUSAND_SEPARATOR"), formats.get_format("NUMBER_GROUPING")
+    if not separator:
+        separator, grouping = ",", 3
+    return numberformat.format(
+        value,
+        formats.get_format("DECIMAL_SEPARATOR"),
+        decimal_pos=decimal_pos,
+        grouping=grouping,
+        thousand_sep=separator,
+        force_grouping=True,
+    )
