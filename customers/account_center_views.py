@@ -2,6 +2,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from customers.dashboard import account_summary
 from customers.funds_selectors import customer_funds_for_account_center
 from customers.models import Association
 from partnercenter.access import customer_required
@@ -19,5 +20,11 @@ def my_partner(request):
     return render(
         request,
         "account_center/my_partner.html",
-        {"customer": customer, "association": association, **customer_funds_for_account_center(customer=customer)},
+        {
+            "customer": customer,
+            "association": association,
+            "summary": account_summary(customer),
+            "currency": association.partner.currency if association else "",
+            **customer_funds_for_account_center(customer=customer),
+        },
     )

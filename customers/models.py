@@ -201,6 +201,9 @@ class Association(models.Model):
             # The customer list: one partner's active associations, newest first (keyset on id).
             models.Index(fields=["partner", "status", "-id"], name="assoc_partner_status_id"),
             models.Index(fields=["partner", "status", "type", "-id"], name="assoc_partner_status_type_id"),
+            # The partner home's chart of new and ended associations per month.
+            models.Index(fields=["partner", "started_at"], name="assoc_partner_started"),
+            models.Index(fields=["partner", "ended_at"], name="assoc_partner_ended", condition=Q(status="ended")),
         ]
 
     def __str__(self):
@@ -275,6 +278,8 @@ class AssociationRequest(models.Model):
         indexes = [
             models.Index(fields=["status", "deadline"], name="request_status_deadline"),
             models.Index(fields=["association", "kind", "-created_at"], name="request_assoc_kind_created"),
+            # The partner home: requests by outcome and cooldowns ending, both by submission time.
+            models.Index(fields=["created_at"], name="request_created"),
         ]
 
     def __str__(self):
@@ -320,6 +325,8 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["partner", "-id"], name="ledger_partner_id"),
             models.Index(fields=["customer", "-id"], name="ledger_customer_id"),
+            # The partner home's chart of funds per month.
+            models.Index(fields=["partner", "created_at"], name="ledger_partner_created"),
         ]
 
     def __str__(self):
@@ -412,7 +419,11 @@ class Invitation(models.Model):
     class Meta:
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
-        indexes = [models.Index(fields=["partner", "-sent_at"], name="invitation_partner_sent")]
+        indexes = [
+            models.Index(fields=["partner", "-sent_at"], name="invitation_partner_sent"),
+            # The partner home: invitations about to expire.
+            models.Index(fields=["partner", "status", "expires_at"], name="invitation_partner_expiry"),
+        ]
 
     def __str__(self):
         return self.email

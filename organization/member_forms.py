@@ -11,6 +11,7 @@ from organization.models import User, member_name_validator
 from organization.permissions import CATALOGUE, split
 from organization.selectors import assignable_managers, roles_for, supervisors_for
 from organization.services import normalise_email, normalise_mobile
+from partnercenter.middleware import known_time_zones
 
 _DEFAULT_PERMISSION_LABELS = {
     "view": _("Can view %(things)s"),
@@ -210,6 +211,16 @@ class ProfileForm(_ContactFieldsMixin, forms.Form):
         required=False,
         help_text=_("International form with country code, e.g. +8613812345678."),
     )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Dates and times are shown in this time zone; empty: the browser's."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zones = ((zone, zone) for zone in sorted(known_time_zones()))
+        self.fields["time_zone"].choices = [("", _("The browser's time zone")), *zones]
 
 
 class PasswordChangeForm(_NewPasswordMixin, forms.Form):

@@ -401,17 +401,23 @@ def member_reset_password(*, actor, member: User, password: str) -> User:
 
 
 @transaction.atomic
-def profile_update(*, actor: User, display_name: str, email: str, mobile: str) -> User:
-    """A member edits their own name, e-mail and mobile (R21)."""
+def profile_update(
+    *, actor: User, display_name: str, email: str, mobile: str, time_zone: str | None = None
+) -> User:
+    """A member edits their own name, e-mail, mobile and time zone (R21; ``None``: unchanged)."""
     partner = _lock_partner(actor.partner_id)
     member = _lock_member(actor)
     email = normalise_email(email)
     mobile = normalise_mobile(mobile)
     _check_contact_unique(email=email, mobile=mobile, exclude_pk=member.pk)
-    before = {"display_name": member.display_name, "email": member.email, "mobile": member.mobile}
+    before = {"display_name": member.display_name, "email": member.email, "mobile": member.mobile,
+              "time_zone": member.time_zone}
     member.display_name, member.email, member.mobile = display_name.strip(), email, mobile
+    if time_zone is not None:
+        member.time_zone = time_zone
     _save_member(member)
-    after = {"display_name": member.display_name, "email": member.email, "mobile": member.mobile}
+    after = {"display_name": member.display_name, "email": member.email, "mobile": member.mobile,
+             "time_zone": member.time_zone}
     changed = [k for k in after if before[k] != after[k]]
     if changed:
         record(

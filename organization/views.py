@@ -284,14 +284,18 @@ def profile(request):
     member = request.user
     form = ProfileForm(
         _posted(request),
-        initial={"display_name": member.display_name, "email": member.email, "mobile": member.mobile},
+        initial={
+            "display_name": member.display_name, "email": member.email, "mobile": member.mobile,
+            "time_zone": member.time_zone,
+        },
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         done = _run(
             form,
             lambda: services.profile_update(
-                actor=member, display_name=data["display_name"], email=data["email"], mobile=data["mobile"]
+                actor=member, display_name=data["display_name"], email=data["email"], mobile=data["mobile"],
+                time_zone=data["time_zone"],
             ),
         )
         if done is not None:

@@ -1,10 +1,11 @@
-"""Project-wide pages: the landing redirect and the error pages."""
+"""Project-wide pages: the landing page (the partner home for members) and the error pages."""
 from django.contrib.auth.views import LogoutView
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from api.errors import ApiError, server_error
+from customers.dashboard_views import partner_home
 
 
 @require_GET
@@ -13,7 +14,7 @@ def home(request):
     if not user.is_authenticated:
         return redirect("login")
     if user.is_member:
-        return redirect("customers:list")
+        return partner_home(request)
     if user.is_customer:
         return redirect("account_center:home")
     if user.is_staff:

@@ -15,7 +15,7 @@ def member_post(client, account="acme", name="admin", password=f.DEFAULT_PASSWOR
 def test_a_member_signs_in_with_partner_account_user_name_and_password(client, admin_member):
     response = member_post(client, account="ACME")
     assert response.status_code == 302
-    assert client.get(response["Location"], follow=True).request["PATH_INFO"] == reverse("customers:list")
+    assert client.get(response["Location"], follow=True).request["PATH_INFO"] == reverse("home")
 
 
 def test_a_wrong_password_is_refused_with_a_message(client, admin_member):

@@ -1,0 +1,93 @@
+"""Amounts with their currency and the language's separators; moments in the user's time zone
+with UTC on hover (issue 21, build 3)."""
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.template import Context, Template
+from django.urls import reverse
+from django.utils import translation
+
+from partnercenter import factories as f
+
+
+def render(source, **context):
+    return Template("{% load money moments %}" + source).render(Context(context))
+
+
+def test_money_has_the_currency_two_decimals_and_thousands_separators():
+    assert render("{{ v|money:'CNY' }}", v=Decimal("1234567.5")) == "CNY 1,234,567.50"
+    assert render("{{ v|money }}", v=Decimal("0")) == "USD 0.00"
+    assert render("{{ v|money }}", v=None) == ""
+
+
+def test_money_follows_the_language_format():
+    with translation.override("zh-hans"):
+        assert render("{{ v|money:'USD' }}", v=Decimal("9876.5")) == "USD 9,876.50"
+
+
+def test_a_partner_has_a_currency_usd_by_default(db):
+    assert f.PartnerFactory().currency == "USD"
+
+
+def test_a_moment_is_shown_in_the_active_time_zone_with_utc_on_hover():
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    with timezone.override(ZoneInfo("Asia/Shanghai")):
+        html = render("{{ t|moment }}", t=datetime(2026, 12, 1, 16, 30, tzinfo=UTC))
+    assert html == '<time datetime="2026-12-01T16:30:00Z" title="2026-12-01 16:30 UTC">2026-12-02 00:30</time>'
+
+
+def test_the_profile_time_zone_is_used_on_every_page(as_user, admin_member, partner, customer):
+    from customers.models import Voucher
+
+    Voucher.objects.create(
+        partner=partner, customer=customer, amount=Decimal("5.00"), expires_at=datetime(2027, 1, 1, 20, 0, tzinfo=UTC)
+    )
+    client = as_user(admin_member)
+    assert ">2027-01-01 20:00</time>" in client.get(reverse("customers:voucher_list")).content.decode()
+    admin_member.time_zone = "Asia/Shanghai"
+    admin_member.save(update_fields=["time_zone"])
+    assert ">2027-01-02 04:00</time>" in client.get(reverse("customers:voucher_list")).content.decode()
+
+
+def test_without_a_profile_choice_the_browsers_time_zone_cookie_is_used_and_a_bad_one_ignored(
+    as_user, admin_member, partner, customer
+):
+    from customers.models import Voucher
+
+    Voucher.objects.create(
+        partner=partner, customer=customer, amount=Decimal("5.00"), expires_at=datetime(2027, 1, 1, 20, 0, tzinfo=UTC)
+    )
+    client = as_user(admin_member)
+    client.cookies["pc_tz"] = "America/New_York"
+    assert ">2027-01-01 15:00</time>" in client.get(reverse("customers:voucher_list")).content.decode()
+    client.cookies["pc_tz"] = "Mars/Olympus"
+    assert ">2027-01-01 20:00</time>" in client.get(reverse("customers:voucher_list")).content.decode()
+
+
+def test_a_member_chooses_a_time_zone_in_the_profile(as_user, admin_member):
+    response = as_user(admin_member).post(
+        reverse("organization:profile"),
+        {"display_name": "Ada", "email": "ada@example.com", "mobile": "", "time_zone": "Europe/Berlin"},
+    )
+    assert response.status_code == 302
+    admin_member.refresh_from_db()
+    assert admin_member.time_zone == "Europe/Berlin"
+
+
+def test_an_unknown_time_zone_is_refused_in_the_profile(as_user, admin_member):
+    response = as_user(admin_member).post(
+        reverse("organization:profile"),
+        {"display_name": "Ada", "email": "ada@example.com", "mobile": "", "time_zone": "Mars/Olympus"},
+    )
+    assert response.status_code == 200
+    admin_member.refresh_from_db()
+    assert admin_member.time_zone == ""
+
+
+def test_every_page_links_the_favicon_and_the_time_zone_script(client, db):
+    html = client.get(reverse("login")).content.decode()
+    assert "favicon.svg" in html
+    assert "js/timezone.js" in html
