@@ -138,10 +138,20 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Password guessing: lock a sign-in name, and separately an IP, after AXES_FAILURE_LIMIT failures.
+# The client's address is the one the outermost of this many trusted proxies saw
+# (partnercenter.clientip); 0: the socket's peer, X-Forwarded-For ignored.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+
+# Password guessing (organization.lockout): lock an account, and separately a client address,
+# after AXES_FAILURE_LIMIT failures; a success clears the failures of its own account only.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "organization.lockout.account_key"
+AXES_CLIENT_IP_CALLABLE = "partnercenter.clientip.client_ip"
+AXES_HANDLER = "organization.lockout.AccountLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
