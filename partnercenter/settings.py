@@ -229,6 +229,12 @@ PARTNER_CENTER = {
     "PAGE_SIZE": env_int("PC_PAGE_SIZE", 50),
     "PARTNER_TOKEN_TTL_SECONDS": env_int("PC_PARTNER_TOKEN_TTL_SECONDS", 3600),
     "CUSTOMER_TOKEN_TTL_SECONDS": env_int("PC_CUSTOMER_TOKEN_TTL_SECONDS", 3600),
+    # Account creation limits (api.ratelimit): API registrations per X-Client-Id, per client
+    # address and per API key (or member), and sign-ups through a link per client address.
     "API_REGISTRATIONS_PER_CLIENT": env_int("PC_API_REGISTRATIONS_PER_CLIENT", 20),
+    "API_REGISTRATIONS_PER_IP": env_int("PC_API_REGISTRATIONS_PER_IP", 20),
+    "API_REGISTRATIONS_PER_KEY": env_int("PC_API_REGISTRATIONS_PER_KEY", 200),
     "API_REGISTRATION_PERIOD_SECONDS": env_int("PC_API_REGISTRATION_PERIOD_SECONDS", 3600),
+    "SIGN_UPS_PER_IP": env_int("PC_SIGN_UPS_PER_IP", 5),
+    "SIGN_UP_PERIOD_SECONDS": env_int("PC_SIGN_UP_PERIOD_SECONDS", 3600),
 }
