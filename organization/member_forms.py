@@ -150,17 +150,9 @@ class MemberUpdateForm(_MemberFieldsForm):
 class PasswordResetForm(_NewPasswordMixin, forms.Form):
     password1, password2 = _password_fields(_("New password"))
 
-    def __init__(self, *args, member: User, request, **kwargs):
+    def __init__(self, *args, member: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.password_user = member
-        self.request = request
-
-    def clean_old_password(self):
-        password = self.cleaned_data["old_password"]
-        # Counted against the account's sign-in lock: a stolen session cannot guess it here.
-        if not password_matches(self.request, self.password_user, password):
-            raise ValidationError(_("Your current password is not correct."), code="password_incorrect")
-        return password
 
 
 class RoleForm(forms.Form):
