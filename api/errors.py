@@ -15,6 +15,7 @@ CODES = {
     409: ["account_name_taken", "email_taken", "customer_is_referral", "association_ended"],
     429: ["too_many_attempts", "registration_limit_exceeded"],
     500: ["server_error"],
+    503: ["rate_limit_unavailable"],
 }
 
 
@@ -58,6 +59,27 @@ def not_authenticated() -> ApiError:
 
 def unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message, headers={"WWW-Authenticate": f'Bearer realm="api", error="{code}"'})
+
+
+def registration_limit_exceeded(retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        "registration_limit_exceeded",
+        _(
+            "The number of registrations from your client has exceeded the limit. "
+            "Please try again later or register from another client."
+        ),
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def rate_limit_unavailable() -> ApiError:
+    return ApiError(
+        503,
+        "rate_limit_unavailable",
+        _("Registrations cannot be counted at the moment, so none are accepted. Please try again in a few minutes."),
+        headers={"Retry-After": "60"},
+    )
 
 
 def permission_denied() -> ApiError:

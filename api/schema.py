@@ -202,6 +202,8 @@ def openapi() -> dict:
     bearer = [{"bearerAuth": []}]
     ttl = settings.PARTNER_CENTER["CUSTOMER_TOKEN_TTL_SECONDS"]
     limit = settings.PARTNER_CENTER["API_REGISTRATIONS_PER_CLIENT"]
+    per_ip = settings.PARTNER_CENTER["API_REGISTRATIONS_PER_IP"]
+    per_key = settings.PARTNER_CENTER["API_REGISTRATIONS_PER_KEY"]
     period = settings.PARTNER_CENTER["API_REGISTRATION_PERIOD_SECONDS"]
     return {
         "openapi": "3.0.3",
@@ -317,9 +319,11 @@ def openapi() -> dict:
                     "summary": _("Register a customer"),
                     "description": _(
                         "Creates the customer's account and associates it with the partner in reseller "
-                        "type. At most %(limit)d registration attempts per client per %(period)d seconds, "
-                        "across all servers. Needs the permissions to use the API and to invite customers."
-                    ) % {"limit": limit, "period": period},
+                        "type. At most %(limit)d registrations per client id, %(per_ip)d per client address "
+                        "and %(per_key)d per API key (or member) per %(period)d seconds, across all servers; "
+                        "a refused or failed registration counts for none. Needs the permissions to use the "
+                        "API and to invite customers."
+                    ) % {"limit": limit, "per_ip": per_ip, "per_key": per_key, "period": period},
                     "security": bearer,
                     "parameters": client_id_header(),
                     "requestBody": {
@@ -339,6 +343,14 @@ def openapi() -> dict:
                                 429,
                                 ["registration_limit_exceeded"],
                                 _("Too many registrations from this client in this period."),
+                            ),
+                            "headers": {"Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+                        },
+                        "503": {
+                            **_error(
+                                503,
+                                ["rate_limit_unavailable"],
+                                _("The registration limit cannot be counted now (shared cache down): retry later."),
                             ),
                             "headers": {"Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}},
                         },

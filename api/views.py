@@ -11,13 +11,21 @@ from django.views.decorators.http import require_GET
 from api import docs as docs_for
 from api import ratelimit, schema, services
 from api.auth import API_PERMISSION, api_token_required, digest
-from api.errors import ApiError, json_response, method_not_allowed, permission_denied
+from api.errors import (
+    ApiError,
+    json_response,
+    method_not_allowed,
+    permission_denied,
+    rate_limit_unavailable,
+    registration_limit_exceeded,
+)
 from api.models import ApiKey, ApiToken
 from api.selectors import customer_for_exchange
 from api.validation import parse_json, validate_body, validate_object, validate_parameters, validate_query
 from customers.models import Association
 from customers.selectors import active_associations_for
 from organization.models import User
+from partnercenter.clientip import client_ip
 from partnercenter.pagination import InvalidCursor, list_page
 
 
@@ -187,32 +195,28 @@ def _customer_list(request):
     )
 
 
-def _client_of(request) -> str:
+def _registration_slots(request):
+    """The rate-limit slots of one registration (SPEC R29): per credential, per client id
+    and per client address."""
     headers = validate_parameters(request.headers, schema.client_id_header(), schema.pattern_messages())
-    if "X-Client-Id" in headers:
-        return "id:" + headers["X-Client-Id"]
-    return "ip:" + (request.META.get("REMOTE_ADDR") or "")
+    token = request.api_token
+    key = f"key:{token.api_key_id}" if token.api_key_id else f"member:{token.member_id}"
+    return ratelimit.registration_slots(key=key, client_id=headers.get("X-Client-Id"), ip=client_ip(request))
 
 
 @api_token_required("customers.invite_customers")
 def _customer_register(request):
     data = validate_body(request, schema.customer_registration(), schema.pattern_messages())
-    verdict = ratelimit.registration_attempt(_client_of(request))
-    if not verdict.allowed:
-        raise ApiError(
-            429,
-            "registration_limit_exceeded",
-            _(
-                "The number of registrations from your client has exceeded the limit. "
-                "Please try again later or register from another client."
-            ),
-            headers={"Retry-After": str(verdict.retry_after)},
-        )
     partner_token = request.api_token
     try:
-        association = services.customer_register(
-            actor=partner_token.member, partner=partner_token.partner, **data
-        )
+        with _registration_slots(request):
+            association = services.customer_register(
+                actor=partner_token.member, partner=partner_token.partner, **data
+            )
+    except ratelimit.LimitExceeded as refused:
+        raise registration_limit_exceeded(refused.retry_after) from None
+    except ratelimit.Unavailable:
+        raise rate_limit_unavailable() from None
     except ValidationError as error:
         raise _conflict(error) from None
     return json_response(_customer_json(association), status=201)

@@ -19,12 +19,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from api import ratelimit
 from customers import invitations as services
 from customers.checks import accept_checks
 from customers.invitation_forms import CustomerSignUpForm, current_language
 from customers.models import Association, Invitation
 from organization.models import Partner
 from partnercenter.access import customer_required
+from partnercenter.clientip import client_ip
 
 INVITATION, PUBLIC_LINK = "invitation", "public_link"
 
@@ -32,6 +34,13 @@ WHAT_IT_MEANS = {
     Association.Type.REFERRAL: gettext_lazy("You pay the vendor directly and invoice yourself."),
     Association.Type.RESELLER: gettext_lazy("Your partner funds your account and invoices you."),
 }
+
+
+SIGN_UP_LIMIT_EXCEEDED = gettext_lazy(
+    "The number of registrations from your client has exceeded the limit. "
+    "Please try again later or register from another client."
+)
+SIGN_UP_UNAVAILABLE = gettext_lazy("Sign-up is not available at the moment. Please try again in a few minutes.")
 
 
 @dataclass(frozen=True)
@@ -140,24 +149,33 @@ def _sign_up(request, kind, token):
         return redirect(offer.url())
     initial = {"email": offer.invitation.email, "name": offer.invitation.name} if offer.invitation else {}
     form = CustomerSignUpForm(request.POST if request.method == "POST" else None, initial=initial)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            customer = services.customer_sign_up(
-                account_name=data["account_name"],
-                name=data["name"],
-                email=data["email"],
-                password=data["password1"],
-                language=current_language(),
-                partner=offer.partner,
-            )
+            # Sign-ups are limited per client address; a refused one gives its slot back.
+            with ratelimit.sign_up_slot(ip=client_ip(request)):
+                customer = services.customer_sign_up(
+                    account_name=data["account_name"],
+                    name=data["name"],
+                    email=data["email"],
+                    password=data["password1"],
+                    language=current_language(),
+                    partner=offer.partner,
+                )
+        except ratelimit.LimitExceeded:
+            form.add_error(None, SIGN_UP_LIMIT_EXCEEDED)
+            status = 429
+        except ratelimit.Unavailable:
+            form.add_error(None, SIGN_UP_UNAVAILABLE)
+            status = 503
         except ValidationError as error:
             form.add_error(None, error)
         else:
             login(request, customer.user, backend="organization.backends.RolePermissionBackend")
             messages.success(request, _("Your account was created. Review the offer below and accept it."))
             return redirect(offer.url())
-    return render(request, "account_center/invitations/sign_up.html", {"offer": offer, "form": form})
+    return render(request, "account_center/invitations/sign_up.html", {"offer": offer, "form": form}, status=status)
 
 
 @require_GET

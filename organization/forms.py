@@ -34,13 +34,21 @@ class MemberLoginForm(forms.Form):
             username = User.member_username(account, name)
             self.user_cache = authenticate(self.request, username=username, password=password)
             if self.user_cache is None:
-                inactive = User.objects.filter(username=username, is_active=False).exists()
                 raise forms.ValidationError(
-                    self.error_messages["inactive" if inactive else "invalid_login"], code="invalid_login"
+                    self.error_messages["inactive" if self._disabled(username, password) else "invalid_login"],
+                    code="invalid_login",
                 )
             if not self.user_cache.is_member:
                 raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
         return data
+
+    def _disabled(self, username: str, password: str) -> bool:
+        """Whether the member is disabled, told only to someone who knows their password: a
+        wrong password says "wrong", whether the member exists, is active or is disabled."""
+        if getattr(self.request, "axes_locked_out", False):
+            return False
+        member = User.objects.filter(username=username, is_active=False).first()
+        return member is not None and member.check_password(password)
 
     def get_user(self):
         return self.user_cache

@@ -7,6 +7,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from organization.lockout import password_matches
 from organization.models import User, member_name_validator
 from organization.permissions import CATALOGUE, split
 from organization.selectors import assignable_managers, roles_for, supervisors_for
@@ -231,9 +232,17 @@ class PasswordChangeForm(_NewPasswordMixin, forms.Form):
     )
     password1, password2 = _password_fields(_("New password"))
 
-    def __init__(self, *args, member: User, **kwargs):
+    def __init__(self, *args, member: User, request, **kwargs):
         super().__init__(*args, **kwargs)
         self.password_user = member
+        self.request = request
+
+    def clean_old_password(self):
+        password = self.cleaned_data["old_password"]
+        # Counted against the account's sign-in lock: a stolen session cannot guess it here.
+        if not password_matches(self.request, self.password_user, password):
+            raise ValidationError(_("Your current password is not correct."), code="password_incorrect")
+        return password
 
 
 class _IdListField(forms.Field):

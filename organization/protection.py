@@ -19,9 +19,10 @@ from functools import wraps
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+
+from organization.lockout import password_matches
 
 SESSION_KEY = "operation_protection_confirmed_at"
 PASSWORD_FIELD = "operation_protection_password"
@@ -41,9 +42,9 @@ class ConfirmPasswordForm(forms.Form):
     def clean_operation_protection_password(self):
         password = self.cleaned_data[PASSWORD_FIELD]
         user = self.request.user
-        # authenticate(), not check_password(): a wrong password here counts towards the
-        # sign-in lockout, so a stolen session cannot be used to guess the password.
-        if authenticate(self.request, username=user.username, password=password) != user:
+        # Counted against the account's sign-in lock, so a stolen session cannot be used to
+        # guess the password.
+        if not password_matches(self.request, user, password):
             raise forms.ValidationError(_("The password is not correct."), code="password_incorrect")
         return password
 

@@ -308,7 +308,7 @@ def profile(request):
 @member_required
 def password_change(request):
     member = request.user
-    form = PasswordChangeForm(_posted(request), member=member)
+    form = PasswordChangeForm(_posted(request), member=member, request=request)
     if request.method == "POST" and form.is_valid():
         changed = _run(
             form,

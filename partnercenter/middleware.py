@@ -1,4 +1,5 @@
-"""Request-wide middleware: a request id on every request (NetBox style), and the user's time zone."""
+"""Request-wide middleware: a request id on every request (NetBox style), the client's address
+(``partnercenter.clientip``) for operation records, and the user's time zone."""
 import re
 import uuid
 from functools import cache
@@ -6,6 +7,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from asgiref.local import Local
 from django.utils import timezone
+
+from partnercenter.clientip import client_ip
 
 _local = Local()
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -31,7 +34,7 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request.id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
         _local.request_id = request.id
-        _local.ip = request.META.get("REMOTE_ADDR") or None
+        _local.ip = client_ip(request)
         try:
             response = self.get_response(request)
         finally:

@@ -153,10 +153,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Password guessing: lock a sign-in name, and separately an IP, after AXES_FAILURE_LIMIT failures.
+# The client's address is the one the outermost of this many trusted proxies saw
+# (partnercenter.clientip); 0: the socket's peer, X-Forwarded-For ignored.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=20)
+
+# Password guessing (organization.lockout): lock an account, and separately a client address,
+# after AXES_FAILURE_LIMIT failures; a success clears the failures of its own account only.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1, maximum=1000)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1, maximum=525600) / 60
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "organization.lockout.account_key"
+AXES_CLIENT_IP_CALLABLE = "partnercenter.clientip.client_ip"
+AXES_HANDLER = "organization.lockout.AccountLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
@@ -262,6 +270,12 @@ PARTNER_CENTER = {
     "HOME_CHART_CACHE_SECONDS": env_int("PC_HOME_CHART_CACHE_SECONDS", 600, minimum=0, maximum=86400),
     "PARTNER_TOKEN_TTL_SECONDS": env_int("PC_PARTNER_TOKEN_TTL_SECONDS", 3600, minimum=60, maximum=86400),
     "CUSTOMER_TOKEN_TTL_SECONDS": env_int("PC_CUSTOMER_TOKEN_TTL_SECONDS", 3600, minimum=60, maximum=86400),
+    # Account creation limits (api.ratelimit): API registrations per X-Client-Id, per client
+    # address and per API key (or member), and sign-ups through a link per client address.
     "API_REGISTRATIONS_PER_CLIENT": env_int("PC_API_REGISTRATIONS_PER_CLIENT", 20, minimum=1, maximum=1000000),
+    "API_REGISTRATIONS_PER_IP": env_int("PC_API_REGISTRATIONS_PER_IP", 20, minimum=1, maximum=1000000),
+    "API_REGISTRATIONS_PER_KEY": env_int("PC_API_REGISTRATIONS_PER_KEY", 200, minimum=1, maximum=1000000),
     "API_REGISTRATION_PERIOD_SECONDS": env_int("PC_API_REGISTRATION_PERIOD_SECONDS", 3600, minimum=1, maximum=31536000),
+    "SIGN_UPS_PER_IP": env_int("PC_SIGN_UPS_PER_IP", 5, minimum=1, maximum=1000000),
+    "SIGN_UP_PERIOD_SECONDS": env_int("PC_SIGN_UP_PERIOD_SECONDS", 3600, minimum=1, maximum=31536000),
 }

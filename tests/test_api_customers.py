@@ -264,8 +264,9 @@ class TestRegistrationLimit:
         other = {"HTTP_X_CLIENT_ID": f"b-{uuid.uuid4().hex}", **bearer(token)}
         assert post_json(client, CUSTOMERS, registration(3), **other).status_code == 201
 
-    def test_without_a_client_id_the_ip_address_counts(self, request, token, backend):
+    def test_without_a_client_id_the_ip_address_counts(self, request, token, backend, settings):
         request.getfixturevalue(backend)
+        settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "API_REGISTRATIONS_PER_IP": 2}
         ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7"
         client = Client(REMOTE_ADDR=ip)
         for n in range(2):
