@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from audit.export import records_csv_response
 from audit.forms import RecordFilterForm
+from audit.rows import record_rows_context
 from audit.selectors import (
     filter_records,
     listed_record,
@@ -65,6 +66,7 @@ def record_list(request):
             "total": total,
             "total_is_estimate": estimate,
             "base_query": query.urlencode(),
+            "row_context": record_rows_context(request, tab=tab),
         },
     )
 

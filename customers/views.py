@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from customers.forms import CustomerFilterForm
 from customers.funds_selectors import customer_funds_for_member
 from customers.models import Association, Customer
+from customers.rows import customer_rows_context
 from customers.selectors import (
     annotate_pending_request,
     customer_for_member,
@@ -64,6 +65,7 @@ def customer_list(request):
             "total": total,
             "total_is_estimate": estimate,
             "base_query": query.urlencode(),
+            "row_context": customer_rows_context(request, tab=tab),
         },
     )
 
@@ -88,6 +90,7 @@ def customer_detail(request, pk):
             "association": current,
             "own": own,
             "history": history,
+            "row_context": customer_rows_context(request),
             "unexpired_reserved_instances": customer.reserved_instances.filter(
                 Q(expires_at__gt=timezone.now())
             ).order_by("expires_at"),
