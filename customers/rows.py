@@ -4,7 +4,7 @@ member's permissions allow and the links' ``row_url``. The customer page renders
 the account status from the same context."""
 from django.utils.translation import gettext, gettext_noop
 
-from customers.models import Association
+from customers.models import Association, AssociationRequest
 from partnercenter.jinja import row_url
 
 # (view name, label, permission, reseller associations only), in menu order. The labels are
@@ -49,4 +49,14 @@ def customer_rows_context(request, *, tab: str = "mine") -> dict:
         "mine": mine,
         "resellers": tab == "resellers",
         "choose": mine and "organization.manage_members" in perms,
+    }
+
+
+def request_rows_context(request) -> dict:
+    """The row context of ``customers/request_rows.jinja`` (the requests inbox)."""
+    return {
+        "kinds": {value: str(label) for value, label in AssociationRequest.Kind.choices},
+        "statuses": {value: str(label) for value, label in AssociationRequest.Status.choices},
+        "detail_url": row_url("customers:request_detail"),
+        "labels": {"handle": gettext("Handle"), "open": gettext("Open")},
     }
