@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from audit.export import records_csv_response
 from audit.forms import RecordFilterForm
+from audit.rows import record_rows_context
 from audit.selectors import (
     filter_records,
     listed_record,
@@ -52,7 +53,8 @@ def record_list(request):
         form=form,
         row=listed_record,
     )
-    return render(request, "audit/record_list.html", listed.context(tab=tab))
+    context = listed.context(tab=tab, row_context=record_rows_context(request, tab=tab))
+    return render(request, "audit/record_list.html", context)
 
 
 def _shown(value) -> str:

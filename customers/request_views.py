@@ -14,6 +14,7 @@ from customers.checks import Action, failure_message, run_checks
 from customers.models import Association, AssociationRequest
 from customers.request_forms import CancelForm, ConfirmForm, InboxFilterForm, RejectForm, RequestSubmitForm
 from customers.request_selectors import open_request_for, request_for_member, requests_for_member
+from customers.rows import request_rows_context
 from customers.selectors import own_association_for_member
 from organization.protection import operation_protected
 from partnercenter.access import member_permission_required
@@ -263,6 +264,5 @@ def request_inbox(request):
     listed = list_page(
         request, queryset=qs, ordering=["-id"], scope=f"requests:{user.partner_id}", form=form, filters=filters
     )
-    return render(
-        request, "customers/requests/inbox.html", listed.context(list_url=reverse("customers:request_inbox"))
-    )
+    context = listed.context(list_url=reverse("customers:request_inbox"), row_context=request_rows_context(request))
+    return render(request, "customers/requests/inbox.html", context)

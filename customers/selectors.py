@@ -228,8 +228,8 @@ def pending_request_filter(kind: str) -> Q:
 @cache
 def _managers_sql(alias: str) -> str:
     """``organization.selectors.assignable_managers`` as one statement, written once per
-    database: it runs on every customer list page, where the ORM took longer to compose it than
-    the database to answer it (issue 9)."""
+    database, for the manager choices of every customer list page;
+    ``tests/test_hand_written_statements.py`` holds the two together."""
     n = Names(alias)
     member_roles = User.roles.through
     shown = ", ".join(f"u.{n.column(User, name)}" for name in ("id", "display_name", "member_name", "username"))

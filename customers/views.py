@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 from customers.forms import CustomerFilterForm
 from customers.funds_selectors import customer_funds_for_member
 from customers.models import Association, Customer
+from customers.rows import customer_rows_context
 from customers.selectors import (
     annotate_pending_request,
     customer_for_member,
@@ -47,7 +48,8 @@ def customer_list(request):
         form=form,
         row=listed_association,
     )
-    return render(request, "customers/customer_list.html", listed.context(tab=tab))
+    context = listed.context(tab=tab, row_context=customer_rows_context(request, tab=tab))
+    return render(request, "customers/customer_list.html", context)
 
 
 @require_GET
@@ -70,6 +72,7 @@ def customer_detail(request, pk):
             "association": current,
             "own": own,
             "history": history,
+            "row_context": customer_rows_context(request),
             "unexpired_reserved_instances": customer.reserved_instances.filter(
                 Q(expires_at__gt=timezone.now())
             ).order_by("expires_at"),

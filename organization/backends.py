@@ -10,14 +10,15 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 
-from organization.models import Partner, Role, User
+from organization.models import Role, User
 from partnercenter.statements import Names, read
 
 
 @cache
 def _roles_sql(alias: str) -> str:
-    """The statement behind :func:`load_roles`, written once per database: it runs on every
-    portal request, where composing it through the ORM cost as much again as running it."""
+    """The statement behind :func:`load_roles`, written once per database. It runs on every
+    portal request; ``Role.objects.filter(members=user).values_list(…)`` answers the same, and
+    ``tests/test_hand_written_statements.py`` holds the two together."""
     n = Names(alias)
     user_roles, role_perms = User.roles.through, Role.permissions.through
     return (
@@ -55,54 +56,15 @@ def role_keys(user) -> list[str]:
     return user._role_keys
 
 
-@cache
-def _signed_in_sql(alias: str) -> str:
-    """The statement behind :func:`signed_in_user`: every column of the user and of their
-    partner, the ORM's ``User.objects.select_related("partner").filter(pk=…)`` written once per
-    database. It runs on every request of a signed-in user, where the ORM spent twice as long
-    composing the query and making the objects as the database spent answering it (issue 9)."""
-    n = Names(alias)
-    columns = [f"u.{n.quote(f.column)}" for f in User._meta.concrete_fields]
-    columns += [f"p.{n.quote(f.column)}" for f in Partner._meta.concrete_fields]
-    return (
-        f"SELECT {', '.join(columns)} FROM {n.table(User)} u "  # noqa: S608
-        f"LEFT OUTER JOIN {n.table(Partner)} p ON p.{n.column(Partner, 'id')} = u.{n.column(User, 'partner')} "
-        f"WHERE u.{n.column(User, 'id')} = %s"
-    )
-
-
-def _from_row(model, connection, values):
-    """An instance of ``model`` from its concrete columns as the database sent them, converted
-    as the ORM converts them (SQLite sends booleans, decimals and datetimes as it stores them)."""
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        if value is not None:
-            col = field.get_col(model._meta.db_table)
-            for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
-                value = convert(value, col, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
-
-
 def signed_in_user(user_id) -> User | None:
-    """The user with this id and their partner (None for a user without one), in one
-    statement; None when there is no such user."""
-    connection, rows = read(User, _signed_in_sql, [user_id])
-    if not rows:
-        return None
-    row = rows[0]
-    split = len(User._meta.concrete_fields)
-    user = _from_row(User, connection, row[:split])
-    partner = _from_row(Partner, connection, row[split:]) if user.partner_id is not None else None
-    User._meta.get_field("partner").set_cached_value(user, partner)
-    return user
+    """The user with this id and their partner (None for a user without one), read together
+    because the partner is on every portal page; None when there is no such user. Its
+    distributor is shown on the profile page only, which reads it there."""
+    return User.objects.select_related("partner").filter(pk=user_id).first()
 
 
 class RolePermissionBackend(ModelBackend):
     def get_user(self, user_id):
-        # The partner is on every portal page: fetch it with the user. Its distributor is shown
-        # on the profile page only, which reads it there.
         try:
             user = signed_in_user(User._meta.pk.to_python(user_id))
         except ValidationError:

@@ -85,6 +85,13 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The rows of the lists (DEVELOPERS.md, rule 13): templates/jinja2/, files named *.jinja.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "partnercenter.jinja.environment"},
+    },
 ]
 
 # Database: SQLite under var/ unless DATABASE_URL says otherwise.

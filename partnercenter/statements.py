@@ -1,6 +1,6 @@
-"""Helpers for the few statements written by hand on the hot path of every page (issue 9),
-where the ORM took longer to compose a query than the database to answer it. Only the models'
-quoted table and column names go into the text; values are always parameters.
+"""Helpers for the few statements written by hand on the hot path of every page (the member's
+roles, the customer list's manager choices: DEVELOPERS.md, rule 15). Only the models' quoted
+table and column names go into the text; values are always parameters.
 ``tests/test_hand_written_statements.py`` holds each statement to the ORM query it stands for."""
 from collections.abc import Callable
 

@@ -23,7 +23,7 @@ IGNORE = [".venv", "var", "tests", "bench", "node_modules", "scripts"]
 
 
 def makemessages():
-    args = [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--no-obsolete"]
+    args = [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--no-obsolete", "-e", "html,txt,py,jinja"]
     for pattern in IGNORE:
         args += ["--ignore", pattern]
     subprocess.run(args, cwd=ROOT, check=True, capture_output=True)

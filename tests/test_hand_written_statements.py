@@ -1,8 +1,7 @@
-"""The three statements written by hand for the hot path of every list page answer what the ORM
-queries they replace would: the signed-in user with their partner (``signed_in_user``), the
-member's roles and permissions (``load_roles``) and the customer manager choices of the customer
-list (``customer_list_managers``, the statement form of ``assignable_managers``, which the
-assignment itself checks against)."""
+"""The two statements written by hand for the hot path of every list page answer what the ORM
+queries they replace would: the member's roles and permissions (``load_roles``) and the
+customer manager choices of the customer list (``customer_list_managers``, the statement form of
+``assignable_managers``, which the assignment itself checks against)."""
 from django.contrib.auth.models import Permission
 
 from customers.selectors import customer_list_managers
@@ -54,44 +53,3 @@ def test_manager_choices_are_the_partners_active_managers_in_name_order(partner,
     assert [name for _pk, name in choices] == ["zed", "Al", "Al", "Bo", "Cy"]
     assert {pk for pk, _name in choices} == {both.pk, unnamed.pk, *(m.pk for m in named)}
     assert (unnamed.pk, "zed") in choices and choices.count((both.pk, "Bo")) == 1
-
-
-def _fields(obj) -> dict:
-    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
-
-
-def test_signed_in_user_is_the_users_row_and_their_partners_as_the_orm_reads_them(
-    partner, admin_member, django_assert_num_queries
-):
-    from decimal import Decimal
-
-    from organization.backends import RolePermissionBackend, signed_in_user
-
-    partner.balance, partner.frozen = Decimal("1234.56"), True
-    partner.save()
-    supervisor = f.MemberFactory(partner=partner, roles=["customer_manager_supervisor"])
-    managed = f.MemberFactory(partner=partner, supervisor=supervisor, display_name="Ann", is_partner_admin=True)
-    operator, customer_user = f.OperatorFactory(), f.CustomerUserFactory()
-    for user in (admin_member, managed, operator, customer_user):
-        orm = User.objects.select_related("partner").get(pk=user.pk)
-        with django_assert_num_queries(1):
-            mine = signed_in_user(user.pk)
-            fetched_partner = mine.partner  # read with the user, no second query
-        assert _fields(mine) == _fields(orm)
-        assert {k: type(v) for k, v in _fields(mine).items()} == {k: type(v) for k, v in _fields(orm).items()}
-        if orm.partner is None:
-            assert fetched_partner is None
-        else:
-            assert _fields(fetched_partner) == _fields(orm.partner)
-            assert {k: type(v) for k, v in _fields(fetched_partner).items()} == {
-                k: type(v) for k, v in _fields(orm.partner).items()
-            }
-        assert mine._state.adding is False and mine._state.db == orm._state.db
-    assert _fields(signed_in_user(managed.pk).partner)["balance"] == Decimal("1234.56")
-    assert signed_in_user(operator.pk).partner is None
-    backend = RolePermissionBackend()
-    assert backend.get_user(str(managed.pk)).pk == managed.pk  # the session keeps the id as text
-    assert backend.get_user(10**9) is None and backend.get_user("not a number") is None
-    managed.is_active = False
-    managed.save()
-    assert backend.get_user(managed.pk) is None

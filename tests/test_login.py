@@ -97,3 +97,19 @@ def test_the_sign_in_page_speaks_the_browsers_language(client, db, language, tex
 def test_the_language_switch_changes_the_language(client, db):
     client.post(reverse("set_language"), {"language": "zh-hans", "next": LOGIN})
     assert "成员登录" in client.get(LOGIN).content.decode()
+
+
+def test_the_signed_in_user_is_read_with_their_partner_in_one_query(partner, admin_member, django_assert_num_queries):
+    from organization.backends import RolePermissionBackend, signed_in_user
+
+    operator = f.OperatorFactory()
+    with django_assert_num_queries(1):
+        user = signed_in_user(admin_member.pk)
+        assert user.partner.pk == partner.pk  # read with the user, no second query
+    assert signed_in_user(operator.pk).partner is None
+    backend = RolePermissionBackend()
+    assert backend.get_user(str(admin_member.pk)).pk == admin_member.pk  # the session keeps the id as text
+    assert backend.get_user(10**9) is None and backend.get_user("not a number") is None
+    admin_member.is_active = False
+    admin_member.save()
+    assert backend.get_user(admin_member.pk) is None

@@ -2,17 +2,16 @@
 in the same language: ``{% partner_nav %}`` (the main menu) and ``{% language_options %}`` (the
 language switch's choices).
 
-Every page renders them, and rendering them through the template engine cost about a tenth of a
-list page's server time (issue 9): a dozen ``{% url %}`` reversals, twenty translations, a
-permission lookup per menu entry and a translation switch per language. Here each distinct
-rendering is made once per process and kept, keyed by everything it depends on: the language,
-the script prefix and URLconf in force and, for the menu, the member's permissions."""
+Both are templates (``includes/partner_nav.html``, ``includes/language_options.html``). Every
+page shows them, and they cost a dozen ``{% url %}`` reversals, twenty translations, a
+permission lookup per menu entry and a translation switch per language: each distinct rendering
+is made once per process and kept, keyed by everything it depends on (the language, the script
+prefix and URLconf in force and, for the menu, the member's permissions)."""
 from django import template
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, get_urlconf
 from django.utils import translation
-from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -46,9 +45,11 @@ def language_options() -> str:
     current = translation.get_language()
     html = _LANGUAGE_OPTIONS.get(current)
     if html is None:
-        names = []
+        languages = []
         for code, name in settings.LANGUAGES:
             with translation.override(code):
-                names.append((code, " selected" if code == current else "", translation.gettext(name)))
-        html = _LANGUAGE_OPTIONS[current] = format_html_join("", '<option value="{}"{}>{}</option>', names)
-    return mark_safe(html)  # noqa: S308 - built by format_html_join
+                languages.append((code, translation.gettext(name)))
+        html = _LANGUAGE_OPTIONS[current] = render_to_string(
+            "includes/language_options.html", {"languages": languages, "current": current}
+        )
+    return mark_safe(html)  # noqa: S308 - a template's own output

@@ -1,0 +1,43 @@
+"""The list rows are Jinja2 templates (``templates/jinja2/``, rendered by ``{% rows %}``): they
+escape as Django templates do, and the customer row writes the menu and status markup of the
+macros the customer page uses."""
+from django.template import engines
+from django.test import RequestFactory
+
+from customers.models import Association
+from customers.rows import customer_rows_context
+from customers.selectors import annotate_pending_request, customer_list_listing, customer_list_rows, listed_association
+from partnercenter import factories as f
+
+
+def test_jinja_templates_escape_as_django_templates_do():
+    typed = "<b onclick=\"x('y')\">Bob</b> & Co"
+    jinja = engines["jinja2"].from_string("{{ value }}|{{ _('Details') }}|{{ safe }}")
+    django = engines["django"].from_string("{{ value }}|{% load i18n %}{% translate 'Details' %}|{{ safe }}")
+    context = {"value": typed, "safe": engines["django"].from_string("<i>x</i>").render({})}
+    assert jinja.render(context) == django.render(context)
+    assert "&lt;b onclick=&quot;x(&#x27;y&#x27;)&quot;&gt;Bob&lt;/b&gt; &amp; Co" in jinja.render(context)
+
+
+def _row_context(member):
+    request = RequestFactory().get("/")
+    request.user = member
+    return customer_rows_context(request, tab="mine")
+
+
+def test_the_customer_row_writes_the_menu_and_status_of_the_customer_page(partner, admin_member):
+    customer = f.CustomerWithUserFactory(name="O'Brien <x>", frozen=True, arrears=5)
+    association = f.AssociationFactory(partner=partner, customer=customer, type=Association.Type.RESELLER)
+    context = _row_context(admin_member)
+    jinja = engines["jinja2"]
+    menu = jinja.get_template("customers/operation_menu.jinja").render(
+        {**context, "customer": customer, "association": association}
+    )
+    status = jinja.get_template("customers/account_status.jinja").render({**context, "customer": customer})
+    rows, _ordering = customer_list_rows(admin_member, tab="mine", filters={})
+    listed = [listed_association(v) for v in customer_list_listing(annotate_pending_request(rows), tab="mine")]
+    html = jinja.get_template("customers/customer_rows.jinja").render({**context, "rows": listed, "tz": None})
+    assert "Allocate funds" in menu and "Frozen" in status and "In arrears" in status
+    assert f"<td>{menu.strip()}</td>" in html
+    assert f"<td>{status.strip()}</td>" in html
+    assert "O&#x27;Brien &lt;x&gt;" in html
