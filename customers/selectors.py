@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from customers.models import Association, AssociationRequest, Customer
-from organization.backends import role_keys
+from organization.backends import customer_role_keys, role_keys
 from organization.models import Role, User
 from organization.selectors import MANAGER_ROLES
 from partnercenter.pagination import ListedRow
@@ -21,11 +21,14 @@ from partnercenter.statements import Names, read
 def manager_scope(user) -> list[int] | None:
     """The manager ids whose customers ``user`` is limited to, or None for no limit (R16).
 
-    A member is limited when every role they hold is Customer Manager or Customer Manager
-    Supervisor: a manager to their own customers, a supervisor also to their managers'."""
+    A member is limited when they hold Customer Manager or Customer Manager Supervisor and no
+    other customer-facing role (one granting ``customers.view_customer``): a manager to their
+    own customers, a supervisor also to their managers'. Roles that do not show customers (a
+    custom role with only ``organization.use_api``, say) neither lift nor add to the limit."""
     if not hasattr(user, "_manager_scope"):
         builtins = role_keys(user)
-        if builtins and all(b in MANAGER_ROLES for b in builtins):
+        facing = {*customer_role_keys(user), *(b for b in builtins if b in MANAGER_ROLES)}
+        if facing and all(b in MANAGER_ROLES for b in facing):
             ids = [user.pk]
             if Role.Builtin.CUSTOMER_MANAGER_SUPERVISOR in builtins:
                 ids += list(user.supervised.values_list("pk", flat=True))
