@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.conf import settings
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Exists, F, FilteredRelation, IntegerField, OuterRef, Q, QuerySet, Subquery, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -71,6 +71,25 @@ def customer_for_member(user, pk) -> Customer:
     return get_object_or_404(customers_visible_to(user).select_related("manager", "enterprise_master"), pk=pk)
 
 
+def shown_manager(user, customer: Customer) -> User | None:
+    """The customer's manager as ``user`` may see them: a member of ``user``'s own partner,
+    never one of another partner's organization (a reseller's, or a manager left over from an
+    association that has ended)."""
+    manager = customer.manager
+    return manager if manager is not None and manager.partner_id == user.partner_id else None
+
+
+def own_manager_id(user) -> Case:
+    """The customer's manager id where the manager belongs to ``user``'s partner, else NULL:
+    what the customer list and its export show in the manager column (see
+    :func:`shown_manager`)."""
+    return Case(
+        When(customer__manager__partner_id=user.partner_id, then=F("customer__manager_id")),
+        default=None,
+        output_field=IntegerField(),
+    )
+
+
 def own_association_for_member(user, customer_pk, *, for_update: bool = False) -> Association:
     """The active association of one of the partner's *own* customers (actions are never
     offered on a reseller's customer). 404 for anything else."""
@@ -110,6 +129,7 @@ def customer_list_rows(user, *, tab: str, filters: dict | None) -> tuple[QuerySe
     # The partner is the member's own on My customers; only the resellers' tab shows it.
     related = ["customer", "customer__manager", *(["partner"] if resellers else [])]
     qs = active_associations_for(user, resellers=resellers).select_related(*related)
+    qs = qs.annotate(shown_manager_id=own_manager_id(user))
     if filters is None:
         return qs.none(), CUSTOMER_LIST_SORTS["newest"]
     if filters.get("q"):
@@ -166,7 +186,7 @@ class ListedAssociation(ListedRow):
 _LISTED = [
     "id", "type", "started_at", "pending_request_id", "pending_request_kind", "pending_request_deadline",
     "customer_id", "customer__name", "customer__account_name", "customer__email", "customer__frozen",
-    "customer__arrears", "customer__manager_id", "customer__manager__display_name",
+    "customer__arrears", "shown_manager_id", "customer__manager__display_name",
     "customer__manager__member_name", "customer__manager__username",
 ]
 

@@ -16,6 +16,7 @@ from customers.selectors import (
     customer_list_managers,
     customer_list_rows,
     listed_association,
+    shown_manager,
 )
 from partnercenter.access import member_permission_required
 from partnercenter.pagination import InvalidCursor, KeysetPaginator, bounded_count
@@ -85,6 +86,7 @@ def customer_detail(request, pk):
         "customers/customer_detail.html",
         {
             "customer": customer,
+            "manager": shown_manager(user, customer),
             "association": current,
             "own": own,
             "history": history,
