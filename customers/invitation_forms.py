@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.invitation_selectors import own_customer_by_account
 from customers.models import Association, Customer, Invitation
 from organization.models import User, account_name_validator
+from partnercenter.text import ValidTextFormMixin
 
 TYPE_HELP = {
     Association.Type.REFERRAL: _("The customer pays the vendor and invoices itself; you advise it."),
@@ -72,7 +73,7 @@ class InvitationFilterForm(forms.Form):
         self.fields["q"].widget.attrs["placeholder"] = _("E-mail or name")
 
 
-class CustomerSignUpForm(forms.Form):
+class CustomerSignUpForm(ValidTextFormMixin, forms.Form):
     """A new customer account from a partner's link: the account name signs in."""
 
     account_name = forms.CharField(
