@@ -201,6 +201,8 @@ class Association(models.Model):
             # The customer list: one partner's active associations, newest first (keyset on id).
             models.Index(fields=["partner", "status", "-id"], name="assoc_partner_status_id"),
             models.Index(fields=["partner", "status", "type", "-id"], name="assoc_partner_status_type_id"),
+            # The customer list's default sort: newest association first, by its start.
+            models.Index(fields=["partner", "status", "-started_at", "-id"], name="assoc_partner_status_started"),
         ]
 
     def __str__(self):

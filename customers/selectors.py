@@ -113,9 +113,11 @@ def search_filter(term: str, *, reseller: bool = False) -> Q:
     return condition
 
 
+# Each sort orders by what its label names; the id breaks ties between associations that
+# started at the same moment, which keeps the keyset pages exact.
 CUSTOMER_LIST_SORTS = {
-    "newest": ["-id"],
-    "oldest": ["id"],
+    "newest": ["-started_at", "-id"],
+    "oldest": ["started_at", "id"],
     "account": ["customer__account_name"],
 }
 

@@ -2,6 +2,7 @@
 
 The cursor is the sort key of the row at the page boundary, signed so a forged or edited
 cursor is detected and reported as a bad cursor instead of reaching the database."""
+import datetime
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,11 +24,21 @@ class InvalidCursor(ValueError):
     pass
 
 
+class _CursorEncoder(DjangoJSONEncoder):
+    """DjangoJSONEncoder keeps milliseconds only: a cursor on a timestamp must keep every
+    microsecond, or rows within the same millisecond as the page boundary are skipped."""
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime):
+            return o.isoformat()
+        return super().default(o)
+
+
 class _Serializer:
     def dumps(self, obj):
         import json
 
-        return json.dumps(obj, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+        return json.dumps(obj, cls=_CursorEncoder, separators=(",", ":")).encode()
 
     def loads(self, data):
         import json
