@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from customers.forms import CustomerFilterForm
 from customers.funds_selectors import customer_funds_for_member
 from customers.models import Association, Customer
+from customers.requests import request_expire_due
 from customers.selectors import (
     annotate_pending_request,
     customer_for_member,
@@ -74,6 +75,10 @@ def customer_list(request):
 def customer_detail(request, pk):
     user = request.user
     customer = customer_for_member(user, pk)
+    # Settle the overdue request of the current association before the page shows it.
+    current = Association.objects.filter(customer=customer, status=Association.Status.ACTIVE).first()
+    if current is not None and request_expire_due(association=current):
+        customer = customer_for_member(user, pk)
     associations = list(
         Association.objects.filter(customer=customer).select_related("partner").order_by("-started_at")
     )
