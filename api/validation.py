@@ -11,6 +11,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext as _
 
 from api.errors import ApiError
+from api.text import refuse_invalid_text
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -21,15 +22,18 @@ def _regex(pattern: str) -> re.Pattern:
 
 
 def parse_json(request):
-    """The request body as JSON (any value; the caller checks its shape)."""
+    """The request body as JSON (any value; the caller checks its shape), refused when any
+    of its strings is not valid Unicode text (``api.text``)."""
     try:
         raw = request.body
-        return json.loads(raw or b"null")
+        data = json.loads(raw or b"null")
     except RequestDataTooBig:
         raise ApiError(400, "invalid_json", _("The request body is too large.")) from None
     # ValueError covers bad JSON, bad UTF-8 and over-long integers; RecursionError deep nesting.
     except (ValueError, RecursionError):
         raise ApiError(400, "invalid_json", _("The request body is not valid JSON.")) from None
+    refuse_invalid_text(data)
+    return data
 
 
 def validate_body(request, schema: dict, pattern_messages: dict[str, str] | None = None) -> dict:

@@ -4,19 +4,39 @@ from django.views.decorators.http import require_GET
 
 from customers.dashboard import account_summary
 from customers.funds_selectors import customer_funds_for_account_center
-from customers.models import Association
+from customers.models import Association, Customer
+from customers.requests import request_expire_due
 from partnercenter.access import customer_required
+
+
+def _active_association(customer) -> Association | None:
+    return (
+        Association.objects.filter(customer=customer, status=Association.Status.ACTIVE)
+        .select_related("partner")
+        .first()
+    )
+
+
+def needs_top_up(customer: Customer, association: Association | None) -> bool:
+    """After an association has ended, until the customer has money of their own to spend:
+    the e-mail of the unbind says to top up, and so does the page. (A payment method is not
+    held here; a spendable balance is what counts.)"""
+    if association is not None:
+        return False
+    spendable = (0 if customer.cash_withdraw_only else customer.cash_balance) + customer.allocated_balance
+    return spendable <= 0 and Association.objects.filter(customer=customer, status=Association.Status.ENDED).exists()
 
 
 @require_GET
 @customer_required
 def my_partner(request):
     customer = request.user.customer
-    association = (
-        Association.objects.filter(customer=customer, status=Association.Status.ACTIVE)
-        .select_related("partner")
-        .first()
-    )
+    association = _active_association(customer)
+    # An overdue request is settled before the page shows it (a dissociation approved now
+    # ends the association), so it never looks pending with its deadline passed.
+    if association is not None and request_expire_due(association=association):
+        association = _active_association(customer)
+        customer.refresh_from_db()
     return render(
         request,
         "account_center/my_partner.html",
@@ -25,6 +45,7 @@ def my_partner(request):
             "association": association,
             "summary": account_summary(customer),
             "currency": association.partner.currency if association else "",
+            "needs_top_up": needs_top_up(customer, association),
             **customer_funds_for_account_center(customer=customer),
         },
     )

@@ -40,10 +40,17 @@ def csv_rows(qs, *, resellers: bool, labels: dict):
     e-mails come from outside, so a cell that starts like a spreadsheet formula gets a quote.
     The reseller column appears on a distributor's Resellers' customers tab only, as in the
     list."""
-    manager = Coalesce(
-        NullIf("customer__manager__display_name", Value("")),
-        NullIf("customer__manager__member_name", Value("")),
-        "customer__manager__username",
+    # Only a manager of the viewer's own partner (``shown_manager_id``), as on the list.
+    manager = Case(
+        When(
+            shown_manager_id__isnull=False,
+            then=Coalesce(
+                NullIf("customer__manager__display_name", Value("")),
+                NullIf("customer__manager__member_name", Value("")),
+                "customer__manager__username",
+            ),
+        ),
+        default=None,
     )
     status = Case(
         When(customer__frozen=True, then=Value(labels["frozen"])),

@@ -22,6 +22,7 @@ from audit.events import Event
 from audit.services import record
 from customers.models import Association, Customer, LedgerEntry, Voucher
 from organization.models import Partner
+from partnercenter.money import format_amount
 
 # The largest value a MONEY column (14 digits, 2 places) can hold.
 MONEY_LIMIT = Decimal("999999999999.99")
@@ -293,7 +294,7 @@ def _move(*, actor, association: Association, amount: Decimal, kind: str, idempo
         if amount > partner.balance:
             raise ValidationError(
                 _("Your balance of %(balance)s is not enough to allocate %(amount)s."),
-                params={"balance": partner.balance, "amount": amount},
+                params={"balance": format_amount(partner.balance), "amount": format_amount(amount)},
                 code="insufficient",
             )
         _check_fits(customer.allocated_balance + amount)
@@ -304,7 +305,7 @@ def _move(*, actor, association: Association, amount: Decimal, kind: str, idempo
         if amount > customer.allocated_balance:
             raise ValidationError(
                 _("The customer's allocated balance of %(balance)s is less than %(amount)s."),
-                params={"balance": customer.allocated_balance, "amount": amount},
+                params={"balance": format_amount(customer.allocated_balance), "amount": format_amount(amount)},
                 code="insufficient",
             )
         _check_fits(partner.balance + amount)
@@ -378,7 +379,7 @@ def voucher_issue(
     if amount > partner.voucher_quota:
         raise ValidationError(
             _("Your voucher quota of %(quota)s is not enough to issue %(amount)s."),
-            params={"quota": partner.voucher_quota, "amount": amount},
+            params={"quota": format_amount(partner.voucher_quota), "amount": format_amount(amount)},
             code="insufficient",
         )
     quota_before = partner.voucher_quota

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.funds import amount_error
 from customers.models import Voucher
+from partnercenter.money import PLAIN_DECIMAL
 
 # Far enough for any real promotion, near enough that a typo like 9999 is caught.
 VOUCHER_MAX_VALIDITY_DAYS = 5 * 366
@@ -21,22 +22,35 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-class AmountField(forms.DecimalField):
+class MoneyField(forms.DecimalField):
+    """An amount typed as plain decimal (``partnercenter.money.PLAIN_DECIMAL``), two places at
+    most: "1e3", "+5", "1,000" or full-width digits are refused rather than read as numbers."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("decimal_places", 2)
+        error_messages = {
+            "required": _("Enter an amount."),
+            "invalid": _("Enter an amount as a number, for example 100.00."),
+            "max_decimal_places": _("Enter an amount with at most two decimal places."),
+            **kwargs.pop("error_messages", {}),
+        }
+        super().__init__(error_messages=error_messages, **kwargs)
+        self.widget.attrs.update({"inputmode": "decimal"})
+
+    def to_python(self, value):
+        if value not in self.empty_values and not PLAIN_DECIMAL.fullmatch(str(value).strip()):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class AmountField(MoneyField):
     """A money amount: a number, two places at most, above zero, at most the configured
     maximum. Every way to get it wrong has its own message."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Amount"))
-        super().__init__(
-            decimal_places=2,
-            error_messages={
-                "required": _("Enter an amount."),
-                "invalid": _("Enter an amount as a number, for example 100.00."),
-                "max_decimal_places": _("Enter an amount with at most two decimal places."),
-            },
-            **kwargs,
-        )
-        self.widget.attrs.update({"inputmode": "decimal", "min": "0.01"})
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"min": "0.01"})
 
     def validate(self, value):
         super().validate(value)

@@ -16,6 +16,7 @@ from customers.models import Association
 from customers.selectors import own_association_for_member
 from organization.protection import operation_protected
 from partnercenter.access import member_permission_required
+from partnercenter.money import format_amount
 from partnercenter.pagination import filter_data, filtered, list_page
 
 
@@ -71,9 +72,9 @@ def _funds_submit(request, pk, *, action: str):
             form.add_error(None, exc)
         else:
             values = {
-                "amount": entry.amount,
+                "amount": format_amount(entry.amount),
                 "customer": association.customer.name,
-                "balance": entry.partner_balance_after,
+                "balance": format_amount(entry.partner_balance_after),
             }
             if action == "allocate":
                 messages.success(
@@ -159,8 +160,8 @@ def voucher_issue(request, pk):
             messages.success(
                 request,
                 _("Issued a voucher of %(amount)s to %(customer)s. Your voucher quota is now %(quota)s.")
-                % {"amount": voucher.amount, "customer": association.customer.name,
-                   "quota": association.partner.voucher_quota},
+                % {"amount": format_amount(voucher.amount), "customer": association.customer.name,
+                   "quota": format_amount(association.partner.voucher_quota)},
             )
             if voucher.replayed:
                 messages.info(request, _("This form had already been submitted; it took effect only once."))
@@ -191,7 +192,8 @@ def voucher_recover(request, pk):
         messages.success(
             request,
             _("Recovered the voucher of %(amount)s from %(customer)s. Your voucher quota is now %(quota)s.")
-            % {"amount": recovered.amount, "customer": voucher.customer.name, "quota": recovered.partner.voucher_quota},
+            % {"amount": format_amount(recovered.amount), "customer": voucher.customer.name,
+               "quota": format_amount(recovered.partner.voucher_quota)},
         )
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(

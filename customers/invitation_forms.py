@@ -10,9 +10,11 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from customers.funds_forms import MoneyField
 from customers.invitation_selectors import own_customer_by_account
 from customers.models import Association, Customer, Invitation
 from organization.models import User, account_name_validator
+from partnercenter.text import ValidTextFormMixin
 
 TYPE_HELP = {
     Association.Type.REFERRAL: _("The customer pays the vendor and invoices itself; you advise it."),
@@ -72,7 +74,7 @@ class InvitationFilterForm(forms.Form):
         self.fields["q"].widget.attrs["placeholder"] = _("E-mail or name")
 
 
-class CustomerSignUpForm(forms.Form):
+class CustomerSignUpForm(ValidTextFormMixin, forms.Form):
     """A new customer account from a partner's link: the account name signs in."""
 
     account_name = forms.CharField(
@@ -127,9 +129,7 @@ class ProjectRegistrationForm(forms.Form):
         label=_("Customer account name"), max_length=64, help_text=_("One of your organization's customers.")
     )
     name = forms.CharField(label=_("Project name"), max_length=200)
-    expected_amount = forms.DecimalField(
-        label=_("Expected amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
-    )
+    expected_amount = MoneyField(label=_("Expected amount"), max_digits=14, min_value=Decimal("0.01"))
     expected_close = forms.DateField(label=_("Expected close date"), widget=forms.DateInput(attrs={"type": "date"}))
     description = forms.CharField(label=_("Description"), required=False, max_length=5000, widget=forms.Textarea)
 

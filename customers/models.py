@@ -204,6 +204,8 @@ class Association(models.Model):
             # The partner home's chart of new and ended associations per month.
             models.Index(fields=["partner", "started_at"], name="assoc_partner_started"),
             models.Index(fields=["partner", "ended_at"], name="assoc_partner_ended", condition=Q(status="ended")),
+            # The customer list's default sort: newest association first, by its start.
+            models.Index(fields=["partner", "status", "-started_at", "-id"], name="assoc_partner_status_started"),
         ]
 
     def __str__(self):

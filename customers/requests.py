@@ -438,6 +438,7 @@ def _end(*, actor, association: Association, association_request: AssociationReq
     association.end_reason = end_reason
     association.save(update_fields=["status", "ended_at", "end_reason"])
     _close_others(association, association_request, now=now)
+    _clear_manager(actor=actor, association=association, reason=association_request.reason)
     record(
         event=Event.ASSOCIATION_ENDED,
         actor=actor,
@@ -449,6 +450,26 @@ def _end(*, actor, association: Association, association_request: AssociationReq
         before={"status": Association.Status.ACTIVE},
         after={"status": Association.Status.ENDED, "end_reason": end_reason},
     )
+
+
+def _clear_manager(*, actor, association: Association, reason: str) -> None:
+    """The customer manager is a member of the partner whose association just ended: the next
+    partner must not see them (issue 15), so the customer leaves with no manager, recorded."""
+    customer = association.customer
+    if customer.manager_id is None:
+        return
+    record(
+        event=Event.CUSTOMER_MANAGER_ASSIGNED,
+        actor=actor,
+        partner=association.partner,
+        customer=customer,
+        association=association,
+        reason=reason,
+        before={"manager": customer.manager_id},
+        after={"manager": None},
+    )
+    customer.manager = None
+    customer.save(update_fields=["manager"])
 
 
 # E-mail ----------------------------------------------------------------------------------------

@@ -6,12 +6,12 @@ from decimal import Decimal
 from functools import cache
 
 from django.conf import settings
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Exists, F, FilteredRelation, IntegerField, OuterRef, Q, QuerySet, Subquery, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from customers.models import Association, AssociationRequest, Customer
-from organization.backends import role_keys
+from organization.backends import customer_role_keys, role_keys
 from organization.models import Role, User
 from organization.selectors import MANAGER_ROLES
 from partnercenter.pagination import ListedRow
@@ -21,11 +21,14 @@ from partnercenter.statements import Names, read
 def manager_scope(user) -> list[int] | None:
     """The manager ids whose customers ``user`` is limited to, or None for no limit (R16).
 
-    A member is limited when every role they hold is Customer Manager or Customer Manager
-    Supervisor: a manager to their own customers, a supervisor also to their managers'."""
+    A member is limited when they hold Customer Manager or Customer Manager Supervisor and no
+    other customer-facing role (one granting ``customers.view_customer``): a manager to their
+    own customers, a supervisor also to their managers'. Roles that do not show customers (a
+    custom role with only ``organization.use_api``, say) neither lift nor add to the limit."""
     if not hasattr(user, "_manager_scope"):
         builtins = role_keys(user)
-        if builtins and all(b in MANAGER_ROLES for b in builtins):
+        facing = {*customer_role_keys(user), *(b for b in builtins if b in MANAGER_ROLES)}
+        if facing and all(b in MANAGER_ROLES for b in facing):
             ids = [user.pk]
             if Role.Builtin.CUSTOMER_MANAGER_SUPERVISOR in builtins:
                 ids += list(user.supervised.values_list("pk", flat=True))
@@ -68,6 +71,25 @@ def customer_for_member(user, pk) -> Customer:
     return get_object_or_404(customers_visible_to(user).select_related("manager", "enterprise_master"), pk=pk)
 
 
+def shown_manager(user, customer: Customer) -> User | None:
+    """The customer's manager as ``user`` may see them: a member of ``user``'s own partner,
+    never one of another partner's organization (a reseller's, or a manager left over from an
+    association that has ended)."""
+    manager = customer.manager
+    return manager if manager is not None and manager.partner_id == user.partner_id else None
+
+
+def own_manager_id(user) -> Case:
+    """The customer's manager id where the manager belongs to ``user``'s partner, else NULL:
+    what the customer list and its export show in the manager column (see
+    :func:`shown_manager`)."""
+    return Case(
+        When(customer__manager__partner_id=user.partner_id, then=F("customer__manager_id")),
+        default=None,
+        output_field=IntegerField(),
+    )
+
+
 def own_association_for_member(user, customer_pk, *, for_update: bool = False) -> Association:
     """The active association of one of the partner's *own* customers (actions are never
     offered on a reseller's customer). 404 for anything else."""
@@ -91,9 +113,11 @@ def search_filter(term: str, *, reseller: bool = False) -> Q:
     return condition
 
 
+# Each sort orders by what its label names; the id breaks ties between associations that
+# started at the same moment, which keeps the keyset pages exact.
 CUSTOMER_LIST_SORTS = {
-    "newest": ["-id"],
-    "oldest": ["id"],
+    "newest": ["-started_at", "-id"],
+    "oldest": ["started_at", "id"],
     "account": ["customer__account_name"],
 }
 
@@ -107,6 +131,7 @@ def customer_list_rows(user, *, tab: str, filters: dict | None) -> tuple[QuerySe
     # The partner is the member's own on My customers; only the resellers' tab shows it.
     related = ["customer", "customer__manager", *(["partner"] if resellers else [])]
     qs = active_associations_for(user, resellers=resellers).select_related(*related)
+    qs = qs.annotate(shown_manager_id=own_manager_id(user))
     if filters is None:
         return qs.none(), CUSTOMER_LIST_SORTS["newest"]
     if filters.get("q"):
@@ -163,7 +188,7 @@ class ListedAssociation(ListedRow):
 _LISTED = [
     "id", "type", "started_at", "pending_request_id", "pending_request_kind", "pending_request_deadline",
     "customer_id", "customer__name", "customer__account_name", "customer__email", "customer__frozen",
-    "customer__arrears", "customer__manager_id", "customer__manager__display_name",
+    "customer__arrears", "shown_manager_id", "customer__manager__display_name",
     "customer__manager__member_name", "customer__manager__username",
 ]
 

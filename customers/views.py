@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 from customers.forms import CustomerFilterForm
 from customers.funds_selectors import customer_funds_for_member
 from customers.models import Association, Customer
+from customers.requests import request_expire_due
 from customers.rows import customer_rows_context
 from customers.selectors import (
     annotate_pending_request,
@@ -15,6 +16,7 @@ from customers.selectors import (
     customer_list_managers,
     customer_list_rows,
     listed_association,
+    shown_manager,
 )
 from partnercenter.access import member_permission_required
 from partnercenter.pagination import filter_data, form_filters, list_page
@@ -57,6 +59,10 @@ def customer_list(request):
 def customer_detail(request, pk):
     user = request.user
     customer = customer_for_member(user, pk)
+    # Settle the overdue request of the current association before the page shows it.
+    current = Association.objects.filter(customer=customer, status=Association.Status.ACTIVE).first()
+    if current is not None and request_expire_due(association=current):
+        customer = customer_for_member(user, pk)
     associations = list(
         Association.objects.filter(customer=customer).select_related("partner").order_by("-started_at")
     )
@@ -69,6 +75,7 @@ def customer_detail(request, pk):
         "customers/customer_detail.html",
         {
             "customer": customer,
+            "manager": shown_manager(user, customer),
             "association": current,
             "own": own,
             "history": history,

@@ -13,6 +13,9 @@ from django.core.exceptions import ValidationError
 from organization.models import Role, User
 from partnercenter.statements import Names, read
 
+# A role that grants this is customer-facing: it decides which customers its holder sees.
+CUSTOMER_FACING_PERMISSION = "customers.view_customer"
+
 
 @cache
 def _roles_sql(alias: str) -> str:
@@ -37,17 +40,22 @@ def _roles_sql(alias: str) -> str:
 
 def load_roles(user) -> None:
     """One query for the member's roles and their permissions, cached on the user object
-    for the request: ``_role_keys`` (built-in keys, "" for custom roles) and
-    ``_role_perm_cache`` ("app_label.codename")."""
+    for the request: ``_role_keys`` (built-in keys, "" for custom roles),
+    ``_customer_role_keys`` (the same for the roles that let the member see customers, which
+    decide the customer manager scope of R16) and ``_role_perm_cache`` ("app_label.codename")."""
     if hasattr(user, "_role_perm_cache"):
         return
     _connection, rows = read(Role, _roles_sql, [user.pk])
-    keys, perms = {}, set()
+    keys, customer_facing, perms = {}, {}, set()
     for pk, builtin, app_label, codename in rows:
         keys[pk] = builtin
         if codename:
-            perms.add(f"{app_label}.{codename}")
+            perm = f"{app_label}.{codename}"
+            perms.add(perm)
+            if perm == CUSTOMER_FACING_PERMISSION:
+                customer_facing[pk] = builtin
     user._role_keys = list(keys.values())
+    user._customer_role_keys = list(customer_facing.values())
     user._role_perm_cache = perms
 
 
@@ -55,6 +63,14 @@ def role_keys(user) -> list[str]:
     load_roles(user)
     return user._role_keys
 
+
+
+def customer_role_keys(user) -> list[str]:
+    """The keys of the member's customer-facing roles: those granting
+    ``customers.view_customer`` ("" for a custom one). A role that lets its holder use the API
+    or manage members, say, says nothing about which customers they may see."""
+    load_roles(user)
+    return user._customer_role_keys
 
 def signed_in_user(user_id) -> User | None:
     """The user with this id and their partner (None for a user without one), read together

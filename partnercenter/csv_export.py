@@ -20,8 +20,9 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, transaction
 from django.db.models import Case, CharField, F, Func, QuerySet, Value, When
 
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); some
+# also read the full-width forms (＝＋－＠, as an IME types them) as the ASCII ones.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 # Rows read per round trip, and rows written per chunk, where Python writes the file.
 FETCH_ROWS = 2000
 CHUNK_ROWS = 500
@@ -34,10 +35,12 @@ class Neutralised(Func):
 
     def as_sql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
-        chr_ = "CHR" if connection.vendor == "postgresql" else "CHAR"
-        starts = ", ".join(["'='", "'+'", "'-'", "'@'", f"{chr_}(9)", f"{chr_}(13)"])
+        starts = ", ".join(["%s"] * len(FORMULA_STARTS))
         # The text appears three times, and so do its parameters.
-        return f"CASE WHEN SUBSTR({sql}, 1, 1) IN ({starts}) THEN '''' || {sql} ELSE {sql} END", [*params] * 3
+        return (
+            f"CASE WHEN SUBSTR({sql}, 1, 1) IN ({starts}) THEN '''' || {sql} ELSE {sql} END",
+            [*params, *FORMULA_STARTS, *params, *params],
+        )
 
 
 class UtcSeconds(Func):

@@ -4,6 +4,7 @@ The cursor is the sort key of the row at the page boundary, signed so a forged o
 cursor is detected and reported as a bad cursor instead of reaching the database. Every list
 (page or API) goes through ``list_page``: it signs cursors for the list's own scope, filters
 and sort, restarts at page one on a bad cursor, and counts the rows without a full COUNT(*)."""
+import datetime
 import hashlib
 import json
 from collections.abc import Callable
@@ -30,9 +31,19 @@ class InvalidCursor(ValueError):
     pass
 
 
+class _CursorEncoder(DjangoJSONEncoder):
+    """DjangoJSONEncoder keeps milliseconds only: a cursor on a timestamp must keep every
+    microsecond, or rows within the same millisecond as the page boundary are skipped."""
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime):
+            return o.isoformat()
+        return super().default(o)
+
+
 class _Serializer:
     def dumps(self, obj):
-        return json.dumps(obj, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+        return json.dumps(obj, cls=_CursorEncoder, separators=(",", ":")).encode()
 
     def loads(self, data):
         return json.loads(data.decode())

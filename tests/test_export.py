@@ -153,3 +153,12 @@ def test_the_query_count_does_not_grow_with_rows(as_user, admin_member, partner,
     # statement timeout, rows (one COPY)
     with django_assert_max_num_queries(6):
         assert len(exported(client.get(EXPORT))) == rows + 1
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20"])
+def test_full_width_formula_starts_are_neutralised_as_the_ascii_ones(as_user, admin_member, partner, start):
+    f.AssociationFactory(partner=partner, customer=f.CustomerFactory(account_name="evil", name=f"{start}SUM(A1)"))
+    f.AssociationFactory(partner=partner, customer=f.CustomerFactory(account_name="fine", name="Ｆine＝ok"))
+    rows = {row[0]: row for row in exported(as_user(admin_member).get(EXPORT))}
+    assert rows["evil"][1] == f"'{start}SUM(A1)"
+    assert rows["fine"][1] == "Ｆine＝ok"

@@ -421,7 +421,14 @@ def test_a_referral_customer_is_refused_with_a_form_error(as_user, admin_member,
         ("abc", "Enter an amount as a number, for example 100.00."),
         ("NaN", "Enter an amount as a number, for example 100.00."),
         ("Infinity", "Enter an amount as a number, for example 100.00."),
-        ("1e400000", "Enter an amount of at most 1000000.00."),
+        ("1e400000", "Enter an amount as a number, for example 100.00."),
+        ("1e3", "Enter an amount as a number, for example 100.00."),
+        ("1E+3", "Enter an amount as a number, for example 100.00."),
+        ("+5", "Enter an amount as a number, for example 100.00."),
+        ("1,000", "Enter an amount as a number, for example 100.00."),
+        ("1 000", "Enter an amount as a number, for example 100.00."),
+        ("\uff11\uff10", "Enter an amount as a number, for example 100.00."),
+        (".5", "Enter an amount as a number, for example 100.00."),
         ("", "Enter an amount."),
     ],
 )
@@ -898,3 +905,15 @@ def test_with_operation_protection_the_password_is_asked_first(as_user, admin_me
     done = post_funds(client, action, customer, "5.00", token=token, operation_protection_password=f.DEFAULT_PASSWORD)
     assert done.status_code == 302
     assert LedgerEntry.objects.filter(idempotency_key=f"{partner.pk}:{token}").count() == 1
+
+
+def test_messages_show_amounts_with_grouped_thousands(as_user, admin_member, funded, customer, operator):
+    funds.partner_top_up(actor=operator, partner=funded.partner, amount=Decimal("5000.00"))
+    client = as_user(admin_member)
+    response = post_funds(client, "allocate", customer, "1000")
+    shown = [str(m) for m in client.get(response["Location"]).context["messages"]]
+    assert "Allocated 1,000.00 to Customer One. Your balance is now 4,700.00." in shown
+    response = post_funds(client, "allocate", customer, "4700.01")
+    assert response.context["form"].non_field_errors() == [
+        "Your balance of 4,700.00 is not enough to allocate 4,700.01."
+    ]
