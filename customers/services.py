@@ -19,6 +19,11 @@ def customer_facts_save(*, actor, customer: Customer, changed: list[str]) -> Cus
         customer.save(update_fields=[f.name for f in Customer._meta.concrete_fields if f.name not in kept])
     else:
         customer.save()
+    before = {k: jsonable(v) for k, v in before.items()}
+    after = {k: jsonable(getattr(customer, k)) for k in changed}
+    # A form may call a field changed that holds the same value (a date-time shown in the
+    # local time zone and posted back): the record keeps only what really changed.
+    changed = [k for k in changed if before.get(k, None) != after[k] or k not in before]
     if changed:
         association = Association.objects.filter(customer=customer, status=Association.Status.ACTIVE).first()
         record(
@@ -27,8 +32,8 @@ def customer_facts_save(*, actor, customer: Customer, changed: list[str]) -> Cus
             customer=customer,
             partner=association.partner if association else None,
             association=association,
-            before={k: jsonable(v) for k, v in before.items()},
-            after={k: jsonable(getattr(customer, k)) for k in changed},
+            before={k: before[k] for k in changed if k in before},
+            after={k: after[k] for k in changed},
         )
     return customer
 
