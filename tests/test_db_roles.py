@@ -190,10 +190,10 @@ class TestTheApplicationRole:
             })
             assert response.status_code == 302
             assert client.get(reverse("customers:list")).status_code == 200
-            url = reverse("customers:funds_allocate_submit", kwargs={"pk": customer.pk})
-            assert client.post(url, {"amount": "2.00", "token": uuid.uuid4().hex, "reason": "as app"}).status_code == 302
-            url = reverse("customers:funds_recover_submit", kwargs={"pk": customer.pk})
-            assert client.post(url, {"amount": "1.00", "token": uuid.uuid4().hex, "reason": "as app"}).status_code == 302
+            for name, amount in [("customers:funds_allocate_submit", "2.00"), ("customers:funds_recover_submit", "1")]:
+                url = reverse(name, kwargs={"pk": customer.pk})
+                body = {"amount": amount, "token": uuid.uuid4().hex, "reason": "as app"}
+                assert client.post(url, body).status_code == 302
             assert client.get(reverse("audit:list")).status_code == 200
             # Deleting a user clears the actor of their records and ledger entries.
             admin.delete()
