@@ -168,7 +168,7 @@ class RecordedAdminMixin:
     def delete_queryset(self, request, queryset):
         # The changelist's "delete selected" action runs outside the admin's transaction.
         with transaction.atomic(using=router.db_for_write(self.model)):
-            for obj in queryset.select_for_update():
+            for obj in queryset.select_for_update(of=("self",)):
                 self._record_delete(request, obj)
             super().delete_queryset(request, queryset)
 

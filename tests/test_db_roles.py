@@ -225,3 +225,37 @@ def connected_as(role):
     finally:
         app.close()
         connections["default"] = original
+
+
+@pytest.fixture
+def owner_role(transactional_db, app_role):
+    """A non-superuser owner, given the tables by a superuser's ``db_roles --owner``; after the
+    test the tables go back to the superuser the suite runs as."""
+    name = f"{connection.settings_dict['NAME']}_owner"[:63]
+    superuser = connection.settings_dict["USER"]
+    identifier = psycopg.sql.Identifier(name)
+    with psycopg.connect(_dsn(superuser), autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("CREATE ROLE {} LOGIN").format(identifier))
+    call_command("db_roles", app=app_role, owner=name)
+    yield name
+    connection.close()
+    with psycopg.connect(_dsn(superuser), autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("REASSIGN OWNED BY {0} TO {1}; DROP OWNED BY {0}; DROP ROLE {0}").format(
+            identifier, psycopg.sql.Identifier(superuser)
+        ))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_owner_that_is_no_superuser_runs_migrations_and_the_command(owner_role, app_role):
+    with connection.cursor() as cur:
+        cur.execute("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
+        assert cur.fetchall() == [(owner_role,)]
+    with connected_as(owner_role):
+        call_command("migrate", check_unapplied=True, verbosity=0)
+        call_command("db_roles", app=app_role)
+    assert refused(app_role, "ALTER TABLE customers_ledgerentry DISABLE TRIGGER ALL") == INSUFFICIENT_PRIVILEGE
+    assert refused(app_role, "INSERT INTO django_migrations (app, name, applied) VALUES ('x', 'y', now())") == (
+        INSUFFICIENT_PRIVILEGE
+    )
+    assert refused(app_role, "SELECT count(*) FROM django_migrations") is None

@@ -118,8 +118,26 @@ class Command(BaseCommand):
     @staticmethod
     def _create_app_role(cur, app, password):
         limits = sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT")
-        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [app])
-        verb = "ALTER" if cur.fetchone() else "CREATE"
+        cur.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
+        may_manage_roles = cur.fetchone()[0]
+        cur.execute(
+            "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls "
+            "FROM pg_roles WHERE rolname = %s",
+            [app],
+        )
+        existing = cur.fetchone()
+        if not may_manage_roles:
+            # An owner without CREATEROLE: a superuser made the role; check it rather than alter it.
+            if existing is None or password is not None:
+                raise CommandError(
+                    "Creating the application role or setting its password needs CREATEROLE: create it as a "
+                    f"superuser first (createuser {app}) or run this command as one."
+                )
+            if existing[0]:
+                raise CommandError(f"The application role {app} has SUPERUSER, CREATEROLE, CREATEDB, REPLICATION "
+                                   "or BYPASSRLS; remove them as a superuser.")
+            return
+        verb = "ALTER" if existing else "CREATE"
         statement = sql.SQL("{} ROLE {} {}").format(sql.SQL(verb), sql.Identifier(app), limits)
         if password is not None:
             statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
