@@ -248,3 +248,35 @@ def test_a_records_time_is_the_saves(admin_client, viewer):
     saved(admin_client.post(url, posted(admin_client.get(url), display_name="Later")))
     assert OperationRecord.objects.get().created_at >= started
 
+
+
+def test_creating_an_operator_in_the_admin_is_recorded(admin_client):
+    response = admin_client.post(reverse("admin:organization_user_add"), {
+        "username": "new-operator", "email": "new@vendor.example.com", "usable_password": "true",
+        "password1": "A-long-password-2026", "password2": "A-long-password-2026",
+    })
+    assert response.status_code == 302
+    created = User.objects.get(username="new-operator")
+    [rec] = records()
+    assert (rec["event"], rec["actor_kind"], rec["partner"]) == ("user.created", "operator", None)
+    assert rec["after"] == {"user": created.pk, "username": "new-operator", "email": "new@vendor.example.com"}
+
+
+def test_every_admin_that_can_change_the_portals_data_records_what_it_changes(rf, operator):
+    """A new ModelAdmin or inline over the portal's models either changes nothing or records."""
+    from django.contrib import admin
+
+    from audit.admin_records import RecordedAdminMixin, RecordedInlineMixin
+
+    request = rf.get("/admin/")
+    request.user = operator
+    unrecorded = []
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in {"organization", "customers", "audit", "api"}:
+            continue
+        writes = (model_admin.has_add_permission(request) or model_admin.has_change_permission(request)
+                  or model_admin.has_delete_permission(request))
+        if writes and not isinstance(model_admin, RecordedAdminMixin):
+            unrecorded.append(model._meta.label)
+        unrecorded += [i.__name__ for i in model_admin.inlines if not issubclass(i, RecordedInlineMixin)]
+    assert unrecorded == []
