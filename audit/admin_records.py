@@ -90,13 +90,15 @@ class RecordedAdminMixin:
         if change and fields:
             before = type(obj)._base_manager.select_for_update().values(*(f.name for f in fields)).get(pk=obj.pk)
         super().save_model(request, obj, form, change)
-        after = {f.name: _value(getattr(obj, f.attname)) for f in fields}
-        before = {k: _value(v) for k, v in before.items()}
+        after = {f.name: getattr(obj, f.attname) for f in fields}
         if change:
-            # A form may call a field changed that holds the same value; keep what really changed.
+            # A form may call a field changed that holds the same value (10 for 10.00, a time
+            # shown in the local zone): compared as values, only what really changed is kept.
             after = {k: v for k, v in after.items() if before[k] != v}
             before = {k: before[k] for k in after}
-        self._pending(request)[id(form)] = (before, after)
+        self._pending(request)[id(form)] = (
+            {k: _value(v) for k, v in before.items()}, {k: _value(v) for k, v in after.items()},
+        )
 
     def save_related(self, request, form, formsets, change):
         obj = form.instance

@@ -224,6 +224,11 @@ class TestCustomers:
             "before": {"arrears": "0.00"}, "after": {"arrears": "12.50"},
         }]
 
+    def test_the_same_value_written_differently_is_no_change(self, admin_client, cust):
+        url = reverse("admin:customers_customer_change", args=[cust.pk])
+        saved(admin_client.post(url, posted(admin_client.get(url), arrears="0", cash_balance="0.0")))
+        assert records() == []
+
     def test_the_allocated_balance_is_not_editable(self, admin_client, cust):
         url = reverse("admin:customers_customer_change", args=[cust.pk])
         saved(admin_client.post(url, posted(admin_client.get(url), allocated_balance="999.00")))
