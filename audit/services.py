@@ -12,7 +12,7 @@ _EVENT_CATEGORY = {
     "association": "association", "customer": "association", "request": "association",
     "invitation": "association", "project": "association",
     "funds": "funds", "voucher": "voucher",
-    "partner": "organization", "member": "organization", "profile": "organization",
+    "partner": "organization", "member": "organization", "user": "organization", "profile": "organization",
     "role": "organization", "organization": "organization",
     "api": "api",
 }

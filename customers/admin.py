@@ -3,17 +3,26 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin_records import RecordedAdminMixin, RecordedInlineMixin
+from audit.events import Event
 from customers import services
 from customers.models import Association, AssociationRequest, Customer, ReservedInstance
 
 
-class ReservedInstanceInline(admin.TabularInline):
+class ReservedInstanceInline(RecordedInlineMixin, admin.TabularInline):
     model = ReservedInstance
     extra = 0
+    record_added = Event.RESERVED_INSTANCE_ADDED
+    record_changed = Event.RESERVED_INSTANCE_CHANGED
+    record_removed = Event.RESERVED_INSTANCE_REMOVED
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(RecordedAdminMixin, admin.ModelAdmin):
+    # save_model goes through customer_facts_save, which records the facts; the mixin records
+    # the reserved instances.
+    record_created = record_updated = Event.CUSTOMER_FACTS_UPDATED
+    record_deleted = ""
     list_display = ["account_name", "name", "email", "enterprise_role", "frozen", "arrears", "registered_at"]
     list_filter = ["enterprise_role", "frozen", "postpaid", "invoice_owed", "special_contract", "has_consumption"]
     search_fields = ["account_name", "name", "email"]
@@ -33,6 +42,10 @@ class CustomerAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    def record_scope(self, obj) -> dict:
+        association = Association.objects.filter(customer=obj, status=Association.Status.ACTIVE).first()
+        return {"customer": obj, "partner": association.partner if association else None, "association": association}
 
     def save_model(self, request, obj, form, change):
         with transaction.atomic():

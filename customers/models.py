@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import AppendOnlyError
 from organization.models import Partner
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -288,6 +289,21 @@ class AssociationRequest(models.Model):
         return f"{self.get_kind_display()} #{self.pk}"
 
 
+class LedgerEntryQuerySet(models.QuerySet):
+    """The ledger is append-only, like the operation records (and guarded the same way on
+    PostgreSQL: customers migration 0005)."""
+
+    def update(self, *args, **kwargs):
+        # Also stands in for update_or_create and bulk_update, which take positional arguments.
+        raise AppendOnlyError("Ledger entries cannot be changed.")
+
+    def delete(self):
+        raise AppendOnlyError("Ledger entries cannot be deleted.")
+
+    update_or_create = update
+    bulk_update = update
+
+
 class LedgerEntry(models.Model):
     """One money movement, immutable. Balances after the movement are kept so the ledger can
     be replayed and checked against the balances at any time (R12)."""
@@ -314,6 +330,8 @@ class LedgerEntry(models.Model):
     idempotency_key = models.CharField(_("idempotency key"), max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("when"), default=timezone.now)
 
+    objects = LedgerEntryQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
@@ -322,6 +340,16 @@ class LedgerEntry(models.Model):
                 condition=Q(amount__gt=0),
                 name="ledger_amount_positive",
                 violation_error_message=_("A ledger amount is always positive; the kind gives its direction."),
+            ),
+            models.CheckConstraint(
+                condition=Q(partner_balance_after__gte=0),
+                name="ledger_partner_balance_after_not_negative",
+                violation_error_message=_("The partner balance cannot go below zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(customer_balance_after__isnull=True) | Q(customer_balance_after__gte=0),
+                name="ledger_customer_balance_after_not_negative",
+                violation_error_message=_("The allocated balance cannot go below zero."),
             ),
         ]
         indexes = [
@@ -333,6 +361,14 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Ledger entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Ledger entries cannot be deleted.")
 
 
 class Voucher(models.Model):

@@ -19,6 +19,12 @@ def customer_facts_save(*, actor, customer: Customer, changed: list[str]) -> Cus
         customer.save(update_fields=[f.name for f in Customer._meta.concrete_fields if f.name not in kept])
     else:
         customer.save()
+    after = {k: getattr(customer, Customer._meta.get_field(k).attname) for k in changed}
+    # A form may call a field changed that holds the same value (a date-time shown in the
+    # local time zone and posted back, 10 for 10.00): the record keeps only what really changed.
+    changed = [k for k in changed if k not in before or before[k] != after[k]]
+    before = {k: jsonable(v) for k, v in before.items()}
+    after = {k: jsonable(v) for k, v in after.items()}
     if changed:
         association = Association.objects.filter(customer=customer, status=Association.Status.ACTIVE).first()
         record(
@@ -27,8 +33,8 @@ def customer_facts_save(*, actor, customer: Customer, changed: list[str]) -> Cus
             customer=customer,
             partner=association.partner if association else None,
             association=association,
-            before={k: jsonable(v) for k, v in before.items()},
-            after={k: jsonable(getattr(customer, k)) for k in changed},
+            before={k: before[k] for k in changed if k in before},
+            after={k: after[k] for k in changed},
         )
     return customer
 

@@ -13,11 +13,15 @@ what it needs; the tests derive from it what every kind of visitor gets:
 - API: anonymous and a browser session → 401; a token lacking a permission → 403; a token with
   them → success;
 - public: anyone gets an answer, never a server error;
-- a POST-only URL answers GET with 405 and refuses a POST without a CSRF token.
+- a POST-only URL answers GET with 405 and refuses a POST without a CSRF token;
+- every POST: the permitted one writes exactly the operation records its entry names
+  (``records``, by event), a refused one (anonymous, a customer or member where they do not
+  belong, another partner's member, a member or token lacking a permission) writes none.
 
 Adding a URL is one line here: its audience, methods, permissions (per method if they differ),
 how to build its arguments from the World for a given customer, and whether customer-manager
-scoping applies to it (OBJECT: its object belongs to that customer; LIST: it lists customers).
+scoping applies to it (OBJECT: its object belongs to that customer; LIST: it lists customers),
+and for a POST the records it writes.
 """
 import json
 import uuid
@@ -34,6 +38,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from api import services as api_services
+from audit.models import OperationRecord
+from customers import funds as funds_services
 from customers import invitations
 from customers.models import Association, Voucher
 from organization.models import Role
@@ -134,6 +140,21 @@ class World:
     def invitation(self):
         return self._once(("invitation",), lambda: f.InvitationFactory(partner=self.partner, created_by=self.admin))
 
+    def plain_member(self):
+        """A member holding no role, whom any member manager may manage."""
+        return self._once(("plain",), lambda: f.MemberFactory(partner=self.partner, member_name="plain", roles=[]))
+
+    def disabled_member(self):
+        return self._once(("disabled",), lambda: f.MemberFactory(
+            partner=self.partner, member_name="disabled", roles=[], is_active=False,
+        ))
+
+    def allocated(self, customer):
+        """Funds allocated to ``customer`` so that there is something to recover."""
+        return self._once(("allocated", customer.pk), lambda: funds_services.funds_allocate(
+            actor=self.admin, association=self.association(customer), amount=Decimal("5.00"),
+        ))
+
     def custom_role(self) -> Role:
         return self._once(("role",), lambda: Role.objects.create(partner=self.partner, name="Spare role"))
 
@@ -155,6 +176,8 @@ class Entry:
     owned: bool = True
     json: bool = False
     expect: tuple[int, ...] = field(default=())
+    # The events of the operation records a permitted POST writes, in any order.
+    records: tuple[str, ...] = ()
 
     def perms_for(self, method: str) -> tuple[str, ...]:
         return self.perms.get(method, ()) if isinstance(self.perms, dict) else self.perms
@@ -178,6 +201,11 @@ def role_pk(w, c):
 
 def funds(w, c):
     return {"amount": "1.00", "token": uuid.uuid4().hex, "reason": "matrix"}
+
+
+def recover(w, c):
+    w.allocated(c)
+    return funds(w, c)
 
 
 def request_reason(w, c):
@@ -224,39 +252,51 @@ MATRIX: dict[str, Entry] = {
     "customers:export": Entry(PORTAL, (*VIEW, "customers.export_customers"), scope=LIST),
     "customers:funds_allocate": Entry(PORTAL, ("customers.allocate_funds",), kwargs=customer_pk, scope=OBJECT),
     "customers:funds_allocate_submit": Entry(
-        PORTAL, ("customers.allocate_funds",), POST, kwargs=customer_pk, body=funds, scope=OBJECT
+        PORTAL, ("customers.allocate_funds",), POST, kwargs=customer_pk, body=funds, scope=OBJECT,
+        records=("funds.allocated",),
     ),
     "customers:funds_recover": Entry(PORTAL, ("customers.recover_funds",), kwargs=customer_pk, scope=OBJECT),
     "customers:funds_recover_submit": Entry(
-        PORTAL, ("customers.recover_funds",), POST, kwargs=customer_pk, body=funds, scope=OBJECT
+        PORTAL, ("customers.recover_funds",), POST, kwargs=customer_pk, body=recover, scope=OBJECT,
+        records=("funds.recovered",),
     ),
     "customers:voucher_issue": Entry(PORTAL, ("customers.issue_vouchers",), kwargs=customer_pk, scope=OBJECT),
     "customers:voucher_issue_submit": Entry(
         PORTAL, ("customers.issue_vouchers",), POST, kwargs=customer_pk, scope=OBJECT,
         body=lambda w, c: {**funds(w, c), "expires_on": (timezone.localdate() + timedelta(days=30)).isoformat()},
+        records=("voucher.issued",),
     ),
     "customers:voucher_list": Entry(PORTAL, VIEW, scope=LIST, lists=World.voucher),
     "customers:voucher_recover": Entry(
-        PORTAL, ("customers.issue_vouchers",), POST, kwargs=lambda w, c: {"pk": w.voucher(c).pk}, scope=OBJECT
+        PORTAL, ("customers.issue_vouchers",), POST, kwargs=lambda w, c: {"pk": w.voucher(c).pk}, scope=OBJECT,
+        records=("voucher.recovered",),
     ),
     "customers:invitation_list": Entry(PORTAL, INVITE),
     "customers:invitation_create": Entry(
-        PORTAL, INVITE, GET_POST, body=lambda w, c: {"email": "someone@new.example.com", "type": "referral"}
+        PORTAL, INVITE, GET_POST, records=("invitation.sent",),
+        body=lambda w, c: {"email": "someone@new.example.com", "type": "referral", "language": "en"},
     ),
-    "customers:invitation_resend": Entry(PORTAL, INVITE, GET_POST, kwargs=lambda w, c: {"pk": w.invitation().pk}),
-    "customers:invitation_revoke": Entry(PORTAL, INVITE, GET_POST, kwargs=lambda w, c: {"pk": w.invitation().pk}),
+    "customers:invitation_resend": Entry(
+        PORTAL, INVITE, GET_POST, kwargs=lambda w, c: {"pk": w.invitation().pk}, records=("invitation.resent",),
+        body=lambda w, c: {"email": "again@new.example.com", "language": "en"},
+    ),
+    "customers:invitation_revoke": Entry(
+        PORTAL, INVITE, GET_POST, kwargs=lambda w, c: {"pk": w.invitation().pk}, records=("invitation.revoked",)
+    ),
     "customers:public_link": Entry(PORTAL, INVITE),
     "customers:project_list": Entry(PORTAL, INVITE, scope=LIST, lists=World.project),
     "customers:project_create": Entry(PORTAL, INVITE, GET_POST),
     "customers:switch_check": Entry(PORTAL, ("customers.switch_association",), kwargs=customer_pk, scope=OBJECT),
     "customers:switch_notes": Entry(PORTAL, ("customers.switch_association",), kwargs=customer_pk, scope=OBJECT),
     "customers:switch_submit": Entry(
-        PORTAL, ("customers.switch_association",), POST, kwargs=customer_pk, body=request_reason, scope=OBJECT
+        PORTAL, ("customers.switch_association",), POST, kwargs=customer_pk, body=request_reason, scope=OBJECT,
+        records=("request.submitted",),
     ),
     "customers:unbind_check": Entry(PORTAL, ("customers.unbind_association",), kwargs=customer_pk, scope=OBJECT),
     "customers:unbind_notes": Entry(PORTAL, ("customers.unbind_association",), kwargs=customer_pk, scope=OBJECT),
     "customers:unbind_submit": Entry(
-        PORTAL, ("customers.unbind_association",), POST, kwargs=customer_pk, body=request_reason, scope=OBJECT
+        PORTAL, ("customers.unbind_association",), POST, kwargs=customer_pk, body=request_reason, scope=OBJECT,
+        records=("request.submitted",),
     ),
     "customers:request_inbox": Entry(
         PORTAL, ("customers.handle_dissociation",), scope=LIST, lists=World.dissociation
@@ -267,31 +307,48 @@ MATRIX: dict[str, Entry] = {
     "customers:request_cancel": Entry(
         PORTAL, (*VIEW, "customers.unbind_association"), POST, scope=OBJECT,
         kwargs=lambda w, c: {"request_pk": w.partner_request(c).pk}, body=lambda w, c: {"reason": "matrix"},
+        records=("request.cancelled",),
     ),
     "customers:request_approve": Entry(
         PORTAL, ("customers.handle_dissociation",), POST, scope=OBJECT,
         kwargs=lambda w, c: {"request_pk": w.dissociation(c).pk}, body=request_reason,
+        records=("association.ended", "customer.manager_assigned", "request.approved"),
     ),
     "customers:request_reject": Entry(
         PORTAL, ("customers.handle_dissociation",), POST, scope=OBJECT,
         kwargs=lambda w, c: {"request_pk": w.dissociation(c).pk}, body=lambda w, c: {"reason": "matrix"},
+        records=("request.rejected",),
     ),
     # Organization ------------------------------------------------------------------------
     "organization:members": Entry(PORTAL, MEMBERS),
     "organization:member_create": Entry(PORTAL, MEMBERS, GET_POST),
     "organization:member_edit": Entry(PORTAL, MEMBERS, GET_POST, kwargs=member_pk),
-    "organization:member_disable": Entry(PORTAL, MEMBERS, POST, kwargs=member_pk),
-    "organization:member_enable": Entry(PORTAL, MEMBERS, POST, kwargs=member_pk),
+    "organization:member_disable": Entry(
+        PORTAL, MEMBERS, POST, kwargs=lambda w, c: {"pk": w.plain_member().pk}, records=("member.disabled",)
+    ),
+    "organization:member_enable": Entry(
+        PORTAL, MEMBERS, POST, kwargs=lambda w, c: {"pk": w.disabled_member().pk}, records=("member.enabled",)
+    ),
     "organization:member_reset_password": Entry(PORTAL, MEMBERS, GET_POST, kwargs=member_pk),
     "organization:roles": Entry(PORTAL, ROLES),
-    "organization:role_create": Entry(PORTAL, ROLES, GET_POST),
-    "organization:role_edit": Entry(PORTAL, ROLES, GET_POST, kwargs=role_pk),
-    "organization:role_delete": Entry(PORTAL, ROLES, POST, kwargs=role_pk),
-    "organization:settings": Entry(PORTAL, ("organization.manage_settings",), GET_POST),
+    "organization:role_create": Entry(
+        PORTAL, ROLES, GET_POST, records=("role.created",),
+        body=lambda w, c: {"name": "Matrix role", "permissions": ["organization.manage_roles"]},
+    ),
+    "organization:role_edit": Entry(
+        PORTAL, ROLES, GET_POST, kwargs=role_pk, records=("role.updated",),
+        body=lambda w, c: {"name": "Spare role", "permissions": ["organization.manage_roles"]},
+    ),
+    "organization:role_delete": Entry(PORTAL, ROLES, POST, kwargs=role_pk, records=("role.deleted",)),
+    "organization:settings": Entry(
+        PORTAL, ("organization.manage_settings",), GET_POST, records=("organization.settings_updated",),
+        body=lambda w, c: {"operation_protection": "on"},
+    ),
     "organization:profile": Entry(PORTAL, (), GET_POST),
     "organization:password_change": Entry(PORTAL, (), GET_POST),
     "organization:customer_manager_assign": Entry(
-        PORTAL, (*VIEW, *MEMBERS), POST, body=lambda w, c: {"customers": [c.pk], "manager": ""}
+        PORTAL, (*VIEW, *MEMBERS), POST, body=lambda w, c: {"customers": [c.pk], "manager": ""},
+        records=("customer.manager_assigned",),
     ),
     # Records ------------------------------------------------------------------------------
     "audit:list": Entry(PORTAL, RECORDS, scope=LIST, lists=World.record),
@@ -299,40 +356,49 @@ MATRIX: dict[str, Entry] = {
     "audit:detail": Entry(PORTAL, RECORDS, kwargs=lambda w, c: {"pk": w.record(c).pk}, scope=OBJECT),
     # Partner info › API keys ----------------------------------------------------------------
     "api_keys:list": Entry(PORTAL, USE_API),
-    "api_keys:create": Entry(PORTAL, USE_API, POST, body=lambda w, c: {"name": "matrix"}),
-    "api_keys:revoke": Entry(PORTAL, USE_API, POST, kwargs=lambda w, c: {"pk": w.api_key().pk}),
+    "api_keys:create": Entry(PORTAL, USE_API, POST, body=lambda w, c: {"name": "matrix"}, records=("api.key_created",)),
+    "api_keys:revoke": Entry(
+        PORTAL, USE_API, POST, kwargs=lambda w, c: {"pk": w.api_key().pk}, records=("api.key_revoked",)
+    ),
     # Account Center -------------------------------------------------------------------------
     "account_center:home": Entry(ACCOUNT_CENTER),
     "account_center:records": Entry(ACCOUNT_CENTER),
     "account_center:dissociate": Entry(ACCOUNT_CENTER),
-    "account_center:dissociate_submit": Entry(ACCOUNT_CENTER, methods=POST, body=request_reason),
+    "account_center:dissociate_submit": Entry(
+        ACCOUNT_CENTER, methods=POST, body=request_reason, records=("request.submitted",)
+    ),
     "account_center:request_handle": Entry(
         ACCOUNT_CENTER, kwargs=lambda w, c: {"pk": w.partner_request(c).pk}
     ),
     "account_center:request_agree": Entry(
-        ACCOUNT_CENTER, methods=POST, kwargs=lambda w, c: {"pk": w.partner_request(c).pk}, body=request_reason
+        ACCOUNT_CENTER, methods=POST, kwargs=lambda w, c: {"pk": w.partner_request(c).pk}, body=request_reason,
+        records=("association.ended", "customer.manager_assigned", "request.confirmed"),
     ),
     "account_center:request_reject": Entry(
         ACCOUNT_CENTER, methods=POST, kwargs=lambda w, c: {"pk": w.partner_request(c).pk},
-        body=lambda w, c: {"reason": "matrix"},
+        body=lambda w, c: {"reason": "matrix"}, records=("request.rejected",),
     ),
     "account_center:request_cancel": Entry(
         ACCOUNT_CENTER, methods=POST, kwargs=lambda w, c: {"pk": w.dissociation(c).pk},
-        body=lambda w, c: {"reason": "matrix"},
+        body=lambda w, c: {"reason": "matrix"}, records=("request.cancelled",),
     ),
     "account_center:invitation_accept": Entry(ACCOUNT_CENTER, methods=POST, kwargs=invitation_token, owned=False),
-    "account_center:invitation_decline": Entry(ACCOUNT_CENTER, methods=POST, kwargs=invitation_token, owned=False),
+    "account_center:invitation_decline": Entry(
+        ACCOUNT_CENTER, methods=POST, kwargs=invitation_token, owned=False, records=("invitation.declined",)
+    ),
     "account_center:public_link_accept": Entry(
         ACCOUNT_CENTER, methods=POST, kwargs=public_link_token, owned=False
     ),
     # API ------------------------------------------------------------------------------------
     "api:current_token": Entry(API, USE_API),
     "api:customer_tokens": Entry(
-        API, (*USE_API, *VIEW), POST, json=True, body=lambda w, c: {"customer_id": c.pk, "role": "readonly"}
+        API, (*USE_API, *VIEW), POST, json=True, body=lambda w, c: {"customer_id": c.pk, "role": "readonly"},
+        records=("api.token_exchanged",),
     ),
     "api:customers": Entry(
         API, {"GET": (*USE_API, *VIEW), "POST": (*USE_API, *INVITE)}, GET_POST, json=True,
         body=lambda w, c: {"account_name": "matrix-new", "name": "Matrix New", "email": "matrix-new@example.com"},
+        records=("api.customer_registered", "association.created"),
     ),
 }
 
@@ -402,13 +468,22 @@ def url_of(name, entry, w, customer):
 
 
 def send(client, method, name, entry, w, customer, **extra):
+    return send_recorded(client, method, name, entry, w, customer, **extra)[0]
+
+
+def send_recorded(client, method, name, entry, w, customer, **extra):
+    """The response, and the events of the operation records the request wrote (sorted). What
+    the URL's arguments and body need is made before counting."""
     url = url_of(name, entry, w, customer)
+    data = entry.body(w, customer) if entry.body and method == "POST" else {}
+    newest = OperationRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
     if method == "GET":
-        return client.get(url, **extra)
-    data = entry.body(w, customer) if entry.body else {}
-    if entry.json:
-        return client.post(url, data=json.dumps(data), content_type="application/json", **extra)
-    return client.post(url, data, **extra)
+        response = client.get(url, **extra)
+    elif entry.json:
+        response = client.post(url, data=json.dumps(data), content_type="application/json", **extra)
+    else:
+        response = client.post(url, data, **extra)
+    return response, sorted(OperationRecord.objects.filter(id__gt=newest).values_list("event", flat=True))
 
 
 def signed_in(user) -> Client:
@@ -620,3 +695,66 @@ def test_state_changing_posts_need_a_csrf_token(world, name, entry):
     response = send(client, "POST", name, entry, world, world.kept)
     assert response.status_code == 403
     assert "no_access.html" not in templates_of(response)
+
+
+# Every request proves its records ---------------------------------------------------------------
+
+
+def permitted(w, entry, method) -> tuple[Client, dict]:
+    """A client (and headers) of a visitor the entry lets through with ``method``."""
+    if entry.audience == PORTAL:
+        return signed_in(w.member_with(entry.perms_for(method))), {}
+    if entry.audience == ACCOUNT_CENTER:
+        return signed_in(w.kept.user), {}
+    if entry.audience == API:
+        return Client(), bearer(w.member_with(entry.perms_for(method)))
+    return Client(), {}
+
+
+def refused_visitors(w, entry, method) -> list[tuple[str, Client, dict, Any]]:
+    """(who, client, headers, customer) of every visitor the entry refuses with ``method``."""
+    anonymous = [("anonymous", Client(), {}, w.kept)]
+    if entry.audience == PORTAL:
+        visitors = [*anonymous, ("customer", signed_in(w.kept.user), {}, w.kept)]
+        if entry.kwargs is not None:
+            visitors.append(("another partner's member", signed_in(w.outsider), {}, w.kept))
+        visitors += [(f"without {p}", signed_in(w.member_without(p)), {}, w.kept) for p in entry.perms_for(method)]
+        if entry.scope == OBJECT:
+            visitors.append(("a manager, on a customer of another", signed_in(w.manager), {}, w.hidden))
+        return visitors
+    if entry.audience == ACCOUNT_CENTER:
+        visitors = [*anonymous, ("member", signed_in(w.admin), {}, w.kept)]
+        if entry.kwargs is not None and entry.owned:
+            visitors.append(("another customer", signed_in(w.foreign.user), {}, w.kept))
+        return visitors
+    if entry.audience == API:
+        return [*anonymous, ("browser session", signed_in(w.admin), {}, w.kept)] + [
+            (f"without {p}", Client(), bearer(w.member_without(p)), w.kept) for p in entry.perms_for(method)
+        ]
+    return []
+
+
+@pytest.mark.parametrize("name, entry, method", [
+    pytest.param(n, e, m, id=f"{n}-{m}") for n, e in MATRIX.items() for m in e.methods
+])
+def test_a_permitted_request_writes_exactly_its_records(world, name, entry, method):
+    client, headers = permitted(world, entry, method)
+    response, events = send_recorded(client, method, name, entry, world, world.kept, **headers)
+    if entry.expect:
+        assert response.status_code in entry.expect
+    else:
+        assert succeeded(response), response.status_code
+    assert events == (sorted(entry.records) if method == "POST" else [])
+
+
+@pytest.mark.parametrize("name, entry", [pytest.param(n, e, id=n) for n, e in MATRIX.items() if "POST" in e.methods])
+def test_a_refused_post_writes_no_record(world, name, entry):
+    visitors = refused_visitors(world, entry, "POST")
+    for who, client, headers, customer in visitors:
+        response, events = send_recorded(client, "POST", name, entry, world, customer, **headers)
+        assert response.status_code in (302, 401, 403, 404), (who, response.status_code)
+        assert events == [], who
+    # The same POST, permitted, still writes its records: the refusals above were of the visitor.
+    if visitors and entry.records:
+        client, headers = permitted(world, entry, "POST")
+        assert send_recorded(client, "POST", name, entry, world, world.kept, **headers)[1] == sorted(entry.records)
