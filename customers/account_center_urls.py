@@ -7,7 +7,7 @@ from customers import account_center_views as views
 app_name = "account_center"
 urlpatterns = [
     path("", views.my_partner, name="home"),
-    path("", include("customers.account_center_invitation_urls")),
-    path("", include("customers.account_center_request_urls")),
+    path("", include("customers.invitations.account_center_urls")),
+    path("", include("customers.requests.account_center_urls")),
     path("records/", audit_views.my_records, name="records"),
 ]

@@ -2,10 +2,10 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from customers.dashboard import account_summary
-from customers.funds_selectors import customer_funds_for_account_center
+from customers.funds.selectors import customer_funds_for_account_center
+from customers.home.selectors import account_summary
 from customers.models import Association, Customer
-from customers.requests import request_expire_due
+from customers.requests.services import request_expire_due
 from partnercenter.access import customer_required
 
 

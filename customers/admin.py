@@ -85,4 +85,4 @@ class AssociationRequestAdmin(ReadOnlyAdmin):
 
 
 # Invitations and project registrations register themselves (their admin lives with the feature).
-from customers import invitation_admin  # noqa: E402, F401
+from customers.invitations import admin  # noqa: E402, F401

@@ -5,9 +5,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from customers.forms import CustomerFilterForm
-from customers.funds_selectors import customer_funds_for_member
+from customers.funds.selectors import customer_funds_for_member
 from customers.models import Association, Customer
-from customers.requests import request_expire_due
+from customers.requests.services import request_expire_due
 from customers.rows import customer_rows_context
 from customers.selectors import (
     annotate_pending_request,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.admin_records import RecordedAdminMixin
 from audit.events import Event
 from audit.services import record
-from customers.funds_admin import PartnerFundsAdminMixin
+from customers.funds.admin import PartnerFundsAdminMixin
 from organization import services
 from organization.models import Partner, Role, User
 from organization.permissions import ALL_PORTAL_PERMISSIONS

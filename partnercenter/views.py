@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from api.errors import ApiError, server_error
-from customers.dashboard_views import partner_home
+from customers.home.views import partner_home
 
 
 @require_GET

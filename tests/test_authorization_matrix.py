@@ -39,8 +39,8 @@ from django.utils import timezone
 
 from api import services as api_services
 from audit.models import OperationRecord
-from customers import funds as funds_services
-from customers import invitations
+from customers.funds import services as funds_services
+from customers.invitations import services as invitations
 from customers.models import Association, Voucher
 from organization.models import Role
 from organization.permissions import ALL_PORTAL_PERMISSIONS, BUILTIN_ROLE_PERMISSIONS

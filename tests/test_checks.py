@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import OperationRecord
-from customers import invitations as services
 from customers.checks import REGISTRY, Action, accept_checks, add_months, refusal, run_checks
+from customers.invitations import services as services
 from customers.models import Association, Customer, Invitation
 from partnercenter import factories as f
 

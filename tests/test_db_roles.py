@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.urls import reverse
 
 from audit.models import AppendOnlyError, OperationRecord
-from customers import funds
+from customers.funds import services as funds
 from customers.models import Association, Customer, LedgerEntry
 from organization.models import Partner, User
 from partnercenter import factories as f

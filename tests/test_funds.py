@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.events import Event
 from audit.models import OperationRecord
-from customers import funds
+from customers.funds import services as funds
 from customers.models import Association, Customer, LedgerEntry, Voucher
 from organization.models import Partner
 from partnercenter import factories as f

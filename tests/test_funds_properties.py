@@ -15,7 +15,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customers import funds
+from customers.funds import services as funds
 from customers.models import Association, Customer, LedgerEntry, Voucher
 from organization.models import Partner
 from partnercenter import factories as f

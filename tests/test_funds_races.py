@@ -12,7 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from audit.models import OperationRecord
-from customers import funds
+from customers.funds import services as funds
 from customers.models import Association, Customer, LedgerEntry, Voucher
 from organization.models import Partner
 from partnercenter import factories as f

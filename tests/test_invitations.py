@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import OperationRecord
-from customers import invitations as services
+from customers.invitations import services as services
 from customers.models import Association, Customer, Invitation
 from partnercenter import factories as f
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from customers import invitations as services
+from customers.invitations import services as services
 from customers.models import Association, Customer, Invitation
 from partnercenter import factories as f
 

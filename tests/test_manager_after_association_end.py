@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from audit.events import Event
 from audit.models import OperationRecord
-from customers import requests as services
 from customers.models import Association, AssociationRequest, Customer
+from customers.requests import services as services
 from partnercenter import factories as f
 
 Kind = AssociationRequest.Kind

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import requests as services
 from customers.models import Association, AssociationRequest, Customer
+from customers.requests import services as services
 
 Kind = AssociationRequest.Kind
 Status = AssociationRequest.Status

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import OperationRecord
-from customers.invitations import project_register, project_review
+from customers.invitations.services import project_register, project_review
 from customers.models import ProjectRegistration
 from organization.models import Partner
 from partnercenter import factories as f

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from api import services as api_services
 from api import views as api_views
-from customers import invitations
+from customers.invitations import services as invitations
 from customers.models import Customer
 from partnercenter import factories as f
 from tests.api_helpers import CUSTOMERS, bearer, code_of, counts, partner_token, post_json

@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from audit.events import Event
 from audit.models import OperationRecord
-from customers import funds
-from customers import requests as services
 from customers.checks import add_months
+from customers.funds import services as funds
 from customers.models import Association, AssociationRequest, Customer, LedgerEntry, Voucher
+from customers.requests import services as services
 from organization.models import Role
 from partnercenter import factories as f
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from audit.events import Event
 from audit.models import OperationRecord
-from customers import funds
-from customers import requests as services
+from customers.funds import services as funds
 from customers.models import Association, AssociationRequest, LedgerEntry, Voucher
+from customers.requests import services as services
 from partnercenter import factories as f
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

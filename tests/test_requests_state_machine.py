@@ -18,10 +18,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from audit.events import Event
 from audit.models import OperationRecord
-from customers import funds
-from customers import requests as services
 from customers.checks import add_months
+from customers.funds import services as funds
 from customers.models import Association, AssociationRequest, Customer, Voucher
+from customers.requests import services as services
 from customers.services import association_create
 from organization.models import Partner
 from partnercenter import factories as f

@@ -154,7 +154,7 @@ def test_a_browser_post_cannot_carry_a_surrogate_and_a_nul_is_a_form_error(clien
 
 
 def test_the_public_sign_up_form_refuses_a_surrogate_fed_to_it_directly(partner):
-    from customers.invitation_forms import CustomerSignUpForm
+    from customers.invitations.forms import CustomerSignUpForm
 
     data = {"account_name": "new-one", "name": "New\ud800", "email": "a@b.example.com",
             "password1": "A-long-pass-1234", "password2": "A-long-pass-1234"}

@@ -4,7 +4,7 @@ request with its deadline and the latest requests, so those pages need no change
 views."""
 from django import template
 
-from customers.request_selectors import active_association_for_customer, open_request_for, requests_for_customer
+from customers.requests.selectors import active_association_for_customer, open_request_for, requests_for_customer
 
 register = template.Library()
 

@@ -2,8 +2,8 @@
 for the customer, so the My partner page needs no change to its view."""
 from django import template
 
-from customers.invitation_selectors import open_invitations_for_customer
-from customers.invitations import invitation_path
+from customers.invitations.selectors import open_invitations_for_customer
+from customers.invitations.services import invitation_path
 
 register = template.Library()
 

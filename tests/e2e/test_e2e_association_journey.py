@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from audit.events import Event
-from customers import funds
+from customers.funds import services as funds
 from partnercenter import factories as f
 from tests.e2e.pages import assert_language, sign_in_customer, sign_in_member, switch_language, words
 

@@ -4,7 +4,7 @@ settle a request when they read it, has one effect per request."""
 from django.core.management.base import BaseCommand
 
 from customers.models import AssociationRequest
-from customers.requests import request_expire_due
+from customers.requests.services import request_expire_due
 
 
 class Command(BaseCommand):

@@ -12,9 +12,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from customers import funds
-from customers import requests as association_requests
+from customers.funds import services as funds
 from customers.models import Association, Customer
+from customers.requests import services as association_requests
 from organization.models import Partner
 from partnercenter import factories as f
 

@@ -2,7 +2,7 @@
 the ``account_center`` namespace)."""
 from django.urls import path
 
-from customers import account_center_invitation_views as views
+from customers.invitations import account_center_views as views
 
 urlpatterns = [
     path("invitations/<str:token>/", views.invitation, name="invitation"),

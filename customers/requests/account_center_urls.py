@@ -2,7 +2,7 @@
 ``account_center`` namespace). Each state change has its own POST-only endpoint."""
 from django.urls import path
 
-from customers import account_center_request_views as views
+from customers.requests import account_center_views as views
 
 urlpatterns = [
     path("requests/<int:pk>/", views.request_handle, name="request_handle"),

@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from customers.funds_forms import MoneyField
-from customers.invitation_selectors import own_customer_by_account
+from customers.funds.forms import MoneyField
+from customers.invitations.selectors import own_customer_by_account
 from customers.models import Association, Customer, Invitation
 from organization.models import User, account_name_validator
 from partnercenter.text import ValidTextFormMixin

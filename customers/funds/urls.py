@@ -2,7 +2,7 @@
 page (GET) and its own POST endpoint, so the state change is POST-only."""
 from django.urls import path
 
-from customers import funds_views as views
+from customers.funds import views as views
 
 urlpatterns = [
     path("<int:pk>/funds/allocate/", views.allocate_form, name="funds_allocate"),

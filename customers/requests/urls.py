@@ -2,7 +2,7 @@
 state change has its own POST-only endpoint."""
 from django.urls import path
 
-from customers import request_views as views
+from customers.requests import views as views
 
 urlpatterns = [
     path("<int:pk>/switch/", views.switch_check, name="switch_check"),

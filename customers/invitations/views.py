@@ -8,20 +8,20 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from customers import invitations as services
-from customers.invitation_forms import (
+from customers.invitations.forms import (
     TYPE_HELP,
     InvitationFilterForm,
     InvitationForm,
     InvitationResendForm,
     ProjectRegistrationForm,
 )
-from customers.invitation_selectors import (
+from customers.invitations.selectors import (
     invitation_for_member,
     invitation_status_filter,
     invitations_for,
     projects_for,
 )
+from customers.invitations import services as services
 from customers.models import Association, Invitation
 from partnercenter.access import member_permission_required
 from partnercenter.pagination import filter_data, filtered, list_page

@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from customers import requests as services
 from customers.checks import Action, failure_message, run_checks
 from customers.models import Association, AssociationRequest
-from customers.request_forms import CancelForm, ConfirmForm, InboxFilterForm, RejectForm, RequestSubmitForm
-from customers.request_selectors import open_request_for, request_for_member, requests_for_member
+from customers.requests.forms import CancelForm, ConfirmForm, InboxFilterForm, RejectForm, RequestSubmitForm
+from customers.requests.selectors import open_request_for, request_for_member, requests_for_member
+from customers.requests import services as services
 from customers.rows import request_rows_context
 from customers.selectors import own_association_for_member
 from organization.protection import operation_protected

@@ -8,8 +8,8 @@ from django.urls import path
 from django.utils.translation import gettext as _
 
 from customers.admin import ReadOnlyAdmin
-from customers.invitation_forms import ProjectReviewForm
-from customers.invitations import project_review
+from customers.invitations.forms import ProjectReviewForm
+from customers.invitations.services import project_review
 from customers.models import Invitation, ProjectRegistration
 
 

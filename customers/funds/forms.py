@@ -10,7 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.funds import amount_error
+from customers.funds.services import amount_error
 from customers.models import Voucher
 from partnercenter.money import PLAIN_DECIMAL
 

@@ -7,9 +7,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
-from customers import funds
 from customers.admin import ReadOnlyAdmin
-from customers.funds_forms import TopUpForm
+from customers.funds.forms import TopUpForm
+from customers.funds import services as funds
 from customers.models import LedgerEntry, Voucher
 from organization.models import Partner
 

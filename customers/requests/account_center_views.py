@@ -7,11 +7,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from customers import requests as services
 from customers.checks import Action, failure_message, run_checks
 from customers.models import AssociationRequest
-from customers.request_forms import CancelForm, ConfirmForm, RejectForm, RequestSubmitForm
-from customers.request_selectors import active_association_for_customer, open_request_for, request_for_customer
+from customers.requests.forms import CancelForm, ConfirmForm, RejectForm, RequestSubmitForm
+from customers.requests.selectors import active_association_for_customer, open_request_for, request_for_customer
+from customers.requests import services as services
 from partnercenter.access import customer_required
 
 Kind = AssociationRequest.Kind

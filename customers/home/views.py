@@ -1,7 +1,7 @@
 """The partner home at ``/``: what waits for the member, the partner's figures and charts.
 
 Each block is read only when the member's permissions allow it (the same permission as the
-page it links to), and through ``customers.dashboard``, scoped like those pages."""
+page it links to), and through ``customers.home.selectors``, scoped like those pages."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,7 +13,7 @@ from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from customers import dashboard
+from customers.home import selectors as dashboard
 from customers.models import AssociationRequest, LedgerEntry
 
 RECORD_DAYS = 30

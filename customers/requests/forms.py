@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.checks import refusal, run_checks
 from customers.models import AssociationRequest
-from customers.requests import ensure_open
+from customers.requests.services import ensure_open
 
 REASON_MAX_LENGTH = 500
 

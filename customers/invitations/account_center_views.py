@@ -20,9 +20,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from api import ratelimit
-from customers import invitations as services
 from customers.checks import accept_checks
-from customers.invitation_forms import CustomerSignUpForm, current_language
+from customers.invitations.forms import CustomerSignUpForm, current_language
+from customers.invitations import services as services
 from customers.models import Association, Invitation
 from organization.models import Partner
 from partnercenter.access import customer_required

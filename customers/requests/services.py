@@ -28,8 +28,8 @@ from django.utils.translation import gettext as _
 
 from audit.events import Event
 from audit.services import record
-from customers import funds
 from customers.checks import Action, failure_message, refusal, run_checks
+from customers.funds import services as funds
 from customers.models import Association, AssociationRequest, Customer, Voucher
 from organization.models import Partner, User
 

@@ -2,7 +2,7 @@
 by customers/urls.py under the ``customers`` namespace)."""
 from django.urls import path
 
-from customers import invitation_views as views
+from customers.invitations import views as views
 
 urlpatterns = [
     path("invitations/", views.invitation_list, name="invitation_list"),
