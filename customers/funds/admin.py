@@ -8,8 +8,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
 from customers.admin import ReadOnlyAdmin
-from customers.funds.forms import TopUpForm
 from customers.funds import services as funds
+from customers.funds.forms import TopUpForm
 from customers.models import LedgerEntry, Voucher
 from organization.models import Partner
 

@@ -9,9 +9,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from customers.funds import services as funds
 from customers.funds.forms import FundsForm, VoucherFilterForm, VoucherIssueForm
 from customers.funds.selectors import filter_vouchers, voucher_for_member, vouchers_for
-from customers.funds import services as funds
 from customers.models import Association
 from customers.selectors import own_association_for_member
 from organization.protection import operation_protected

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from api import ratelimit
 from customers.checks import accept_checks
-from customers.invitations.forms import CustomerSignUpForm, current_language
 from customers.invitations import services as services
+from customers.invitations.forms import CustomerSignUpForm, current_language
 from customers.models import Association, Invitation
 from organization.models import Partner
 from partnercenter.access import customer_required

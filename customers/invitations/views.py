@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from customers.invitations import services as services
 from customers.invitations.forms import (
     TYPE_HELP,
     InvitationFilterForm,
@@ -21,7 +22,6 @@ from customers.invitations.selectors import (
     invitations_for,
     projects_for,
 )
-from customers.invitations import services as services
 from customers.models import Association, Invitation
 from partnercenter.access import member_permission_required
 from partnercenter.pagination import filter_data, filtered, list_page

@@ -1,6 +1,7 @@
 """Account Center request pages: *Handle now* on a partner's switch or unbind (the notes, the
 account check from the customer's side, consent, agree or reject), the customer's own
 dissociation request (check, notes, consent, reason, submit; cancel while pending)."""
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -9,10 +10,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from customers.checks import Action, failure_message, run_checks
 from customers.models import AssociationRequest
+from customers.requests import services as services
 from customers.requests.forms import CancelForm, ConfirmForm, RejectForm, RequestSubmitForm
 from customers.requests.selectors import active_association_for_customer, open_request_for, request_for_customer
-from customers.requests import services as services
 from partnercenter.access import customer_required
+from partnercenter.actions import form_action
 
 Kind = AssociationRequest.Kind
 Status = AssociationRequest.Status
@@ -84,8 +86,10 @@ def request_agree(request, pk):
             else:
                 messages.success(
                     request,
-                    _("You agreed. Your account is no longer associated with this partner: top up and set a payment "
-                      "method so that your services are not stopped."),
+                    _(
+                        "You agreed. Your account is no longer associated with this partner: top up and set a payment "
+                        "method so that your services are not stopped."
+                    ),
                 )
             return redirect("account_center:home")
     return _handle_page(request, association_request, agree_form=form)
@@ -96,17 +100,16 @@ def request_agree(request, pk):
 def request_reject(request, pk):
     association_request = _association_request(request, pk)
     form = RejectForm(request.POST, association_request=association_request)
-    if form.is_valid():
-        try:
-            services.request_reject(
-                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("You rejected the request. Nothing changes; your partner is notified."))
-            return redirect("account_center:home")
-    return _handle_page(request, association_request, reject_form=form)
+    return form_action(
+        request,
+        form,
+        act=lambda data: services.request_reject(
+            actor=request.user, association_request=association_request, reason=data["reason"]
+        ),
+        success=_("You rejected the request. Nothing changes; your partner is notified."),
+        done=lambda _result: redirect("account_center:home"),
+        page=lambda: _handle_page(request, association_request, reject_form=form),
+    )
 
 
 @require_POST
@@ -114,17 +117,16 @@ def request_reject(request, pk):
 def request_cancel(request, pk):
     association_request = _association_request(request, pk)
     form = CancelForm(request.POST, association_request=association_request)
-    if form.is_valid():
-        try:
-            services.request_cancel(
-                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Your dissociation request is cancelled."))
-            return redirect("account_center:home")
-    return _handle_page(request, association_request, cancel_form=form)
+    return form_action(
+        request,
+        form,
+        act=lambda data: services.request_cancel(
+            actor=request.user, association_request=association_request, reason=data["reason"]
+        ),
+        success=_("Your dissociation request is cancelled."),
+        done=lambda _result: redirect("account_center:home"),
+        page=lambda: _handle_page(request, association_request, cancel_form=form),
+    )
 
 
 def _dissociation_association(request):
@@ -171,19 +173,19 @@ def dissociate_submit(request):
         messages.error(request, _("Your account is not associated with any partner. Nothing was changed."))
         return redirect("account_center:home")
     form = RequestSubmitForm(request.POST, association=association, action=Action.DISSOCIATION)
-    if form.is_valid():
-        try:
-            association_request = services.request_submit_dissociation(
-                actor=request.user, association=association, reason=form.cleaned_data["reason"]
+    return form_action(
+        request,
+        form,
+        act=lambda data: services.request_submit_dissociation(
+            actor=request.user, association=association, reason=data["reason"]
+        ),
+        success=lambda association_request: (
+            _(
+                "Dissociation request submitted. Your partner is notified and answers by %(deadline)s; without "
+                "an answer it is approved automatically if the account check still passes."
             )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(
-                request,
-                _("Dissociation request submitted. Your partner is notified and answers by %(deadline)s; without "
-                  "an answer it is approved automatically if the account check still passes.")
-                % {"deadline": services.format_moment(association_request.deadline)},
-            )
-            return redirect("account_center:request_handle", association_request.pk)
-    return _dissociate_page(request, association, form)
+            % {"deadline": services.format_moment(association_request.deadline)}
+        ),
+        done=lambda association_request: redirect("account_center:request_handle", association_request.pk),
+        page=lambda: _dissociate_page(request, association, form),
+    )

@@ -1,9 +1,10 @@
 """Partner-side request pages: for switch and unbind, the account check → the notes with consent
 and reason → the submitted request; a request's page (cancel a switch or unbind; approve or
 reject a customer's dissociation); and the requests inbox."""
+
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -11,13 +12,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from customers.checks import Action, failure_message, run_checks
 from customers.models import Association, AssociationRequest
+from customers.requests import services as services
 from customers.requests.forms import CancelForm, ConfirmForm, InboxFilterForm, RejectForm, RequestSubmitForm
 from customers.requests.selectors import open_request_for, request_for_member, requests_for_member
-from customers.requests import services as services
 from customers.rows import request_rows_context
 from customers.selectors import own_association_for_member
 from organization.protection import operation_protected
 from partnercenter.access import member_permission_required
+from partnercenter.actions import form_action
 from partnercenter.pagination import filter_data, list_page
 
 Kind = AssociationRequest.Kind
@@ -97,21 +99,19 @@ def _notes(request, pk, kind):
 def _submit(request, pk, kind):
     association = _association(request, pk)
     form = RequestSubmitForm(request.POST, association=association, action=kind)
-    if form.is_valid():
-        try:
-            association_request = services.request_submit(
-                actor=request.user, association=association, kind=kind, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(
-                request,
-                _("Request submitted. The customer is notified by e-mail and can agree or reject until %(deadline)s.")
-                % {"deadline": services.format_moment(association_request.deadline)},
-            )
-            return redirect("customers:request_detail", association_request.pk)
-    return _notes_page(request, association, kind, form)
+    return form_action(
+        request,
+        form,
+        act=lambda data: services.request_submit(
+            actor=request.user, association=association, kind=kind, reason=data["reason"]
+        ),
+        success=lambda association_request: (
+            _("Request submitted. The customer is notified by e-mail and can agree or reject until %(deadline)s.")
+            % {"deadline": services.format_moment(association_request.deadline)}
+        ),
+        done=lambda association_request: redirect("customers:request_detail", association_request.pk),
+        page=lambda: _notes_page(request, association, kind, form),
+    )
 
 
 @require_GET
@@ -197,17 +197,16 @@ def request_cancel(request, request_pk):
     if permission is None or not request.user.has_perm(permission):
         raise PermissionDenied
     form = CancelForm(request.POST, association_request=association_request)
-    if form.is_valid():
-        try:
-            services.request_cancel(
-                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Request cancelled. The customer is notified by e-mail."))
-            return redirect("customers:request_detail", association_request.pk)
-    return _detail_page(request, association_request, cancel_form=form)
+    return form_action(
+        request,
+        form,
+        act=lambda data: services.request_cancel(
+            actor=request.user, association_request=association_request, reason=data["reason"]
+        ),
+        success=_("Request cancelled. The customer is notified by e-mail."),
+        done=lambda _result: redirect("customers:request_detail", association_request.pk),
+        page=lambda: _detail_page(request, association_request, cancel_form=form),
+    )
 
 
 @require_POST
@@ -218,17 +217,16 @@ def request_approve(request, request_pk):
     form = ConfirmForm(
         request.POST, association=association_request.association, action=Action.APPROVAL, handling=association_request
     )
-    if form.is_valid():
-        try:
-            services.request_approve(
-                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Dissociation approved: the association has ended. The customer is notified."))
-            return redirect("customers:request_detail", association_request.pk)
-    return _detail_page(request, association_request, approve_form=form)
+    return form_action(
+        request,
+        form,
+        act=lambda data: services.request_approve(
+            actor=request.user, association_request=association_request, reason=data["reason"]
+        ),
+        success=_("Dissociation approved: the association has ended. The customer is notified."),
+        done=lambda _result: redirect("customers:request_detail", association_request.pk),
+        page=lambda: _detail_page(request, association_request, approve_form=form),
+    )
 
 
 @require_POST
@@ -236,17 +234,16 @@ def request_approve(request, request_pk):
 def request_reject(request, request_pk):
     association_request = _association_request(request, request_pk)
     form = RejectForm(request.POST, association_request=association_request)
-    if form.is_valid():
-        try:
-            services.request_reject(
-                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Dissociation rejected. The customer is notified."))
-            return redirect("customers:request_detail", association_request.pk)
-    return _detail_page(request, association_request, reject_form=form)
+    return form_action(
+        request,
+        form,
+        act=lambda data: services.request_reject(
+            actor=request.user, association_request=association_request, reason=data["reason"]
+        ),
+        success=_("Dissociation rejected. The customer is notified."),
+        done=lambda _result: redirect("customers:request_detail", association_request.pk),
+        page=lambda: _detail_page(request, association_request, reject_form=form),
+    )
 
 
 # The inbox --------------------------------------------------------------------------------------
