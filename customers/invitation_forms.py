@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.invitation_selectors import own_customer_by_account
 from customers.models import Association, Customer, Invitation
 from organization.models import User, account_name_validator
+from partnercenter.widgets import use_fast_widgets
 
 TYPE_HELP = {
     Association.Type.REFERRAL: _("The customer pays the vendor and invoices itself; you advise it."),
@@ -70,6 +71,7 @@ class InvitationFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["q"].widget.attrs["placeholder"] = _("E-mail or name")
+        use_fast_widgets(self)
 
 
 class CustomerSignUpForm(forms.Form):

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.checks import refusal, run_checks
 from customers.models import AssociationRequest
 from customers.requests import ensure_open
+from partnercenter.widgets import use_fast_widgets
 
 REASON_MAX_LENGTH = 500
 
@@ -113,6 +114,7 @@ class InboxFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, initial=self.DEFAULTS, **kwargs)
+        use_fast_widgets(self)
 
     def filters(self) -> dict | None:
         """Field lookups for the inbox query, or None when a value is not valid."""
