@@ -87,7 +87,7 @@ class ConfirmForm(_CheckedForm):
 
 
 class RejectForm(_HandlingForm):
-    reason = _reason_field(required=True)
+    reason = _reason_field(required=True, label=_("Reason for rejecting"))
 
     def __init__(self, *args, **kwargs):
         # Shown next to the agree/approve form, which has a reason field too: distinct ids keep

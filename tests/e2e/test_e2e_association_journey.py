@@ -125,7 +125,7 @@ def customer_agrees_to_the_switch(j: Journey):
     decide.get_by_label(t("I have understood the notes above and agree to this operation")).check()
     decide.get_by_role("button", name=t("Agree"), exact=True).click()
     page.goto("/account-center/")
-    expect(page.get_by_role("region", name=t("My partner"))).to_contain_text(t("Reseller"))
+    expect(page.get_by_role("region", name=t("My partner"))).to_contain_text(t("Billed by your partner"))
     j.check(page, "customer-account-center-reseller")
 
 
