@@ -170,3 +170,51 @@ def test_every_main_page_passes_the_axe_audit(open_page, personas, language):
         if violations:
             found[href] = violations
     assert not found, f"serious or critical accessibility violations: {found}"
+
+
+def test_the_more_menu_opens_by_touch_on_a_phone_and_fits_the_screen(browser, live_server, personas):
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        sign_in_member(page, "acme", "admin")
+        page.goto("/customers/")
+        more = page.locator("table .dropdown-toggle").first
+        more.tap()
+        menu = page.locator("table .dropdown-menu.show").first
+        expect(menu).to_be_visible()
+        box = menu.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+        menu.locator(".dropdown-item").first.tap()
+        expect(page).not_to_have_url(re.compile(r"/customers/$"))
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_long_name_does_not_squeeze_the_language_picker(open_page, partner, width):
+    f.MemberFactory(partner=partner, member_name="longname", display_name="Maximiliane Alexandra " * 4)
+    page = open_page(viewport=width)
+    sign_in_member(page, "acme", "longname")
+    if page.locator(".navbar-toggler").is_visible():
+        page.locator(".navbar-toggler").click()
+    picker = page.locator("#language-switch")
+    expect(picker).to_be_visible()
+    # The chosen language shows whole: the select is at least as wide as its longest option.
+    fits = picker.evaluate(
+        """select => {
+             const probe = document.createElement("span");
+             probe.style.font = getComputedStyle(select).font;
+             probe.style.position = "absolute";
+             probe.style.visibility = "hidden";
+             document.body.appendChild(probe);
+             const widest = Math.max(...[...select.options].map((o) => {
+               probe.textContent = o.text;
+               return probe.offsetWidth;
+             }));
+             probe.remove();
+             return {widest, inner: select.clientWidth - parseFloat(getComputedStyle(select).paddingLeft)
+                                    - parseFloat(getComputedStyle(select).paddingRight)};
+           }"""
+    )
+    assert fits["inner"] >= fits["widest"], fits
+    assert_no_sideways_scroll(page)
