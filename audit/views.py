@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from audit.export import records_csv_response
+from audit.fields import field_label
 from audit.forms import RecordFilterForm
 from audit.rows import record_rows_context
 from audit.selectors import (
@@ -61,12 +62,13 @@ def _shown(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _changes(before: dict, after: dict) -> list[dict]:
-    """Every key either side holds, with both values, for the side-by-side table."""
+def _changes(before: dict, after: dict, *, event: str) -> list[dict]:
+    """Every key either side holds, labelled, with both values, for the side-by-side table."""
     keys = list(before) + [k for k in after if k not in before]
     return [
         {
             "key": key,
+            "label": field_label(key, event=event),
             "before": _shown(before[key]) if key in before else None,
             "after": _shown(after[key]) if key in after else None,
             "changed": before.get(key) != after.get(key) or (key in before) != (key in after),
@@ -84,7 +86,7 @@ def record_detail(request, pk):
         "audit/record_detail.html",
         {
             "record": record,
-            "changes": _changes(record.before, record.after),
+            "changes": _changes(record.before, record.after, event=record.event),
             "tab": MINE if record.partner_id == request.user.partner_id else RESELLERS,
         },
     )

@@ -142,6 +142,19 @@ class ReservedInstance(models.Model):
         return self.resource
 
 
+# The customer's words for what the partner portal calls by its trade names (issue 21): a customer
+# reads how they are billed and what is asked of them, not "Reseller" or "Unbind".
+CUSTOMER_TYPE_LABELS = {
+    "referral": _("Billed by the vendor"),
+    "reseller": _("Billed by your partner"),
+}
+CUSTOMER_KIND_LABELS = {
+    "switch": _("Change how you are billed"),
+    "unbind": _("End of the association, asked by your partner"),
+    "dissociation": _("End of the association, asked by you"),
+}
+
+
 class Association(models.Model):
     """The link between a partner and a customer. At most one active per customer (R1); ended
     ones stay as history with how they began and ended."""
@@ -211,6 +224,11 @@ class Association(models.Model):
 
     def __str__(self):
         return f"{self.partner} – {self.customer} ({self.get_type_display()})"
+
+    @property
+    def customer_type_label(self) -> str:
+        """The association type in the customer's words (Account Center)."""
+        return str(CUSTOMER_TYPE_LABELS[self.type])
 
     @property
     def is_active(self) -> bool:
@@ -287,6 +305,15 @@ class AssociationRequest(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def customer_kind_label(self) -> str:
+        """What the request is, in the customer's words (Account Center)."""
+        return str(CUSTOMER_KIND_LABELS[self.kind])
+
+    @property
+    def customer_target_type_label(self) -> str:
+        return str(CUSTOMER_TYPE_LABELS[self.target_type]) if self.target_type else ""
 
 
 class LedgerEntryQuerySet(models.QuerySet):
@@ -465,6 +492,11 @@ class Invitation(models.Model):
 
     def __str__(self):
         return self.email
+
+    @property
+    def customer_type_label(self) -> str:
+        """The offered association type in the customer's words (Account Center)."""
+        return str(CUSTOMER_TYPE_LABELS[self.type])
 
 
 class ProjectRegistration(models.Model):

@@ -171,7 +171,7 @@ class RoleForm(forms.Form):
                 "initial",
                 {
                     "name": role.display_name,
-                    "description": role.description,
+                    "description": role.display_description,
                     "permissions": [f"{p.content_type.app_label}.{p.codename}" for p in role.permissions.all()],
                 },
             )

@@ -16,6 +16,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from organization.permissions import BUILTIN_ROLE_DESCRIPTIONS
+
 member_name_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
     _("Use 1–64 letters, digits, dots, dashes or underscores, starting with a letter or digit."),
@@ -154,6 +156,13 @@ class Role(models.Model):
     @property
     def display_name(self) -> str:
         return str(self.Builtin(self.builtin).label) if self.builtin else self.name
+
+    @property
+    def display_description(self) -> str:
+        """A built-in role's description in the user's language; a custom role's as typed."""
+        if self.builtin:
+            return str(BUILTIN_ROLE_DESCRIPTIONS[self.builtin])
+        return self.description
 
 
 class UserManager(BaseUserManager):

@@ -60,6 +60,17 @@ BUILTIN_ROLE_PERMISSIONS = {
 }
 
 
+# What each built-in role is for, translated when shown: the rows of migration 0002 keep the
+# English text, which the portal shows only for custom roles (whose description partners type).
+BUILTIN_ROLE_DESCRIPTIONS = {
+    "system_admin": _("All permissions; cannot be combined with another role."),
+    "customer_manager": _("Sees and acts on the customers they manage."),
+    "customer_manager_supervisor": _("Also sees the customers of the managers they supervise."),
+    "finance": _("Allocates and recovers funds, issues vouchers."),
+    "read_only": _("Views customers and records."),
+}
+
+
 def split(perm: str) -> tuple[str, str]:
     app_label, codename = perm.split(".", 1)
     return app_label, codename

@@ -25,6 +25,16 @@ from django.utils.translation import gettext_lazy as _
 from organization.lockout import password_matches
 
 SESSION_KEY = "operation_protection_confirmed_at"
+# What the password page says it confirms, per protected view (``module.function``); a new
+# protected view adds its line (``tests/test_polish.py`` checks that every one has it).
+PROTECTED_ACTIONS = {
+    "customers.requests.views.switch_submit": _("Switch the customer's association type"),
+    "customers.requests.views.unbind_submit": _("Unbind the customer"),
+    "customers.requests.views.request_approve": _("Approve the customer's dissociation request"),
+    "customers.funds.views.allocate": _("Allocate funds to the customer"),
+    "customers.funds.views.recover": _("Recover funds from the customer"),
+    "organization.views.organization_settings": _("Change the organization's settings"),
+}
 PASSWORD_FIELD = "operation_protection_password"
 
 
@@ -70,6 +80,8 @@ def _protection_on(request) -> bool:
 
 
 def operation_protected(view):
+    action_key = f"{view.__module__}.{view.__name__}"
+
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method != "POST" or not _protection_on(request) or is_confirmed(request):
@@ -91,8 +103,15 @@ def operation_protected(view):
         return render(
             request,
             "organization/protection_confirm.html",
-            {"form": form, "carried": carried, "action": request.get_full_path(), "minutes": protection_minutes()},
+            {
+                "form": form,
+                "carried": carried,
+                "action": request.get_full_path(),
+                "minutes": protection_minutes(),
+                "protected_action": PROTECTED_ACTIONS.get(action_key, ""),
+            },
         )
 
     wrapper.operation_protected = True
+    wrapper.protected_action_key = action_key
     return wrapper

@@ -1,5 +1,6 @@
 """Organization pages of the partner portal: Members, Roles, Settings, the personal profile
 (Partner info › Basic info) and the customer-manager assignment from the customer list."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError
@@ -22,6 +23,7 @@ from organization.member_forms import (
     SettingsForm,
     permission_label,
 )
+from organization.models import Role
 from organization.protection import operation_protected, protection_minutes
 from organization.selectors import member_for, members_of, role_for, roles_with_member_counts
 from partnercenter.access import member_permission_required, member_required
@@ -182,7 +184,14 @@ def role_list(request):
         role.permission_labels = [
             permission_label(f"{p.content_type.app_label}.{p.codename}") for p in role.permissions.all()
         ]
-    return render(request, "organization/role_list.html", {"roles": roles})
+    return render(request, "organization/role_list.html", {"roles": roles, **_role_limit(request.user.partner)})
+
+
+def _role_limit(partner) -> dict:
+    """Whether the partner has as many custom roles as it may (R19): the pages then say so and
+    offer no form that the service would refuse."""
+    limit = settings.PARTNER_CENTER["CUSTOM_ROLES_PER_PARTNER"]
+    return {"role_limit": limit, "role_limit_reached": Role.objects.filter(partner=partner).count() >= limit}
 
 
 @require_http_methods(["GET", "POST"])
@@ -205,7 +214,7 @@ def role_create(request):
         if role is not None:
             messages.success(request, _("Role %(name)s created.") % {"name": role.name})
             return redirect("organization:roles")
-    return render(request, "organization/role_form.html", {"form": form, "role": None})
+    return render(request, "organization/role_form.html", {"form": form, "role": None, **_role_limit(actor.partner)})
 
 
 @require_http_methods(["GET", "POST"])

@@ -65,13 +65,20 @@ class DateInput(_InputMarkup, forms.DateInput):
 
 
 _FAST = {forms.Select: Select, forms.TextInput: TextInput, forms.DateInput: DateInput}
+# Bootstrap's class for each kind of filter widget, so a select looks like the inputs beside it.
+_BOOTSTRAP_CLASS = {forms.Select: "form-select", forms.TextInput: "form-control", forms.DateInput: "form-control"}
 
 
 def use_fast_widgets(form: forms.Form) -> None:
     """Give every plain ``Select``, ``TextInput`` and ``DateInput`` of ``form`` its
-    Python-rendered subclass. The widget is the form's own copy (Django copies a form's fields
-    for each instance), so changing its class keeps its attributes, choices and format."""
+    Python-rendered subclass and Bootstrap's class. The widget is the form's own copy (Django
+    copies a form's fields for each instance), so changing its class keeps its attributes,
+    choices and format."""
     for field in form.fields.values():
-        fast = _FAST.get(type(field.widget))
+        kind = type(field.widget)
+        fast = _FAST.get(kind)
         if fast is not None:
+            classes = field.widget.attrs.get("class", "").split()
+            if _BOOTSTRAP_CLASS[kind] not in classes:
+                field.widget.attrs["class"] = " ".join([*classes, _BOOTSTRAP_CLASS[kind]])
             field.widget.__class__ = fast

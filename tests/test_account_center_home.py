@@ -22,7 +22,7 @@ def test_a_partner_request_to_answer_shows_its_deadline_time_left_and_a_link(cli
     r = f.AssociationRequestFactory(association=association, kind="switch", deadline=timezone.now() + timedelta(days=3))
     client.force_login(customer_user)
     html = body(client)
-    assert "Acme Cloud asks: Switch association type" in html
+    assert "Acme Cloud asks: Change how you are billed" in html
     assert "Answer by" in html and "2\xa0days" in html
     assert reverse("account_center:request_handle", args=[r.pk]) in html
 

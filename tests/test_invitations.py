@@ -387,7 +387,7 @@ def test_the_list_query_count_does_not_grow_with_rows(
 def test_a_customer_sees_the_partner_the_type_and_what_it_means(admin_member, customer_client):
     invitation = send(admin_member, type="reseller")
     body = customer_client.get(link(invitation)).content.decode()
-    assert "Acme Cloud" in body and "Reseller" in body
+    assert "Acme Cloud" in body and "Billed by your partner" in body and "Reseller" not in body
     assert "Your partner funds your account and invoices you." in body
     assert link(invitation, "_accept") in body and link(invitation, "_decline") in body
 
@@ -594,7 +594,7 @@ def test_the_partner_sees_a_public_link_for_each_type(as_user, admin_member):
 
 
 def test_a_new_account_joins_through_the_public_link(partner, customer_client, newcomer):
-    assert b"Reseller" in customer_client.get(public(partner, "reseller")).content
+    assert b"Billed by your partner" in customer_client.get(public(partner, "reseller")).content
     response = customer_client.post(public(partner, "reseller", "_accept"))
     assert response.status_code == 302
     association = Association.objects.get(customer=newcomer)

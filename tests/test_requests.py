@@ -688,7 +688,7 @@ class TestAccountCenter:
         response = as_user(customer_user).post(
             url("account_center:request_agree", request.pk), {"consent": "on"}, follow=True
         )
-        assert "Your association type is now Referral" in response.content.decode()
+        assert "You agreed. From now on you pay the vendor directly and invoice yourself." in response.content.decode()
         assert reload(association).type == Association.Type.REFERRAL
 
     def test_agreeing_without_consent_is_a_form_error(self, as_user, admin_member, association, customer_user):

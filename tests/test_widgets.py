@@ -8,6 +8,9 @@ from django.utils import translation
 
 from audit.forms import RecordFilterForm
 from customers.forms import CustomerFilterForm
+from customers.funds.forms import VoucherFilterForm
+from customers.invitations.forms import InvitationFilterForm
+from customers.requests.forms import InboxFilterForm
 from partnercenter.widgets import DateInput, Select, TextInput
 
 _STOCK = {Select: forms.Select, TextInput: forms.TextInput, DateInput: forms.DateInput}
@@ -114,3 +117,22 @@ def test_only_the_first_matching_choice_is_selected_and_none_is_the_empty_value(
         html = str(Form(data)["pick"])
         assert html.count(" selected") == 1
         assert _normal(html) == _normal(_stock(Form(data)["pick"]))
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda: RecordFilterForm(),
+        lambda: CustomerFilterForm(),
+        lambda: VoucherFilterForm(),
+        lambda: InvitationFilterForm(),
+        lambda: InboxFilterForm(),
+    ],
+)
+def test_every_filter_bar_widget_has_bootstraps_class(form):
+    form = form()
+    for bound_field in form:
+        html = str(bound_field)
+        expected = "form-select" if html.startswith("<select") else "form-control"
+        assert f'class="{expected}"' in html, html
+        assert _normal(html) == _normal(_stock(bound_field))

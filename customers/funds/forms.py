@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.funds.services import amount_error
 from customers.models import Voucher
 from partnercenter.money import PLAIN_DECIMAL
+from partnercenter.widgets import use_fast_widgets
 
 # Far enough for any real promotion, near enough that a typo like 9999 is caught.
 VOUCHER_MAX_VALIDITY_DAYS = 5 * 366
@@ -159,3 +160,4 @@ class VoucherFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["q"].widget.attrs["placeholder"] = _("Name, e-mail or account")
+        use_fast_widgets(self)

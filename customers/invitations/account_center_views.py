@@ -23,7 +23,7 @@ from api import ratelimit
 from customers.checks import accept_checks
 from customers.invitations import services as services
 from customers.invitations.forms import CustomerSignUpForm, current_language
-from customers.models import Association, Invitation
+from customers.models import CUSTOMER_TYPE_LABELS, Association, Invitation
 from organization.models import Partner
 from partnercenter.access import customer_required
 from partnercenter.clientip import client_ip
@@ -59,7 +59,7 @@ class Offer:
 
     @property
     def type_label(self) -> str:
-        return Association.Type(self.type).label
+        return str(CUSTOMER_TYPE_LABELS[self.type])
 
     @property
     def what_it_means(self) -> str:

@@ -15,6 +15,7 @@ from customers.invitations.selectors import own_customer_by_account
 from customers.models import Association, Customer, Invitation
 from organization.models import User, account_name_validator
 from partnercenter.text import ValidTextFormMixin
+from partnercenter.widgets import use_fast_widgets
 
 TYPE_HELP = {
     Association.Type.REFERRAL: _("The customer pays the vendor and invoices itself; you advise it."),
@@ -72,6 +73,7 @@ class InvitationFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["q"].widget.attrs["placeholder"] = _("E-mail or name")
+        use_fast_widgets(self)
 
 
 class CustomerSignUpForm(ValidTextFormMixin, forms.Form):

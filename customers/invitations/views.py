@@ -84,7 +84,12 @@ def invitation_create(request):
     return render(
         request,
         "customers/invitations/invite.html",
-        {"form": form, "type_help": TYPE_HELP, "remaining_today": _remaining_today(request.user.partner)},
+        {
+            "form": form,
+            "type_help": TYPE_HELP,
+            "remaining_today": _remaining_today(request.user.partner),
+            "daily_limit": settings.PARTNER_CENTER["INVITATIONS_PER_PARTNER_PER_DAY"],
+        },
     )
 
 

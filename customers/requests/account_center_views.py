@@ -40,7 +40,9 @@ def _handle_page(request, association_request, *, agree_form=None, reject_form=N
     }
     if association_request.status == Status.PENDING:
         if association_request.kind in services.PARTNER_KINDS:
-            context["effects"] = services.request_effects(association=association, kind=association_request.kind)
+            context["effects"] = services.request_effects(
+                association=association, kind=association_request.kind, to_customer=True
+            )
             context["results"] = run_checks(
                 association=association, action=association_request.kind, handling=association_request
             )
@@ -48,6 +50,8 @@ def _handle_page(request, association_request, *, agree_form=None, reject_form=N
                 association=association, action=association_request.kind, handling=association_request
             )
             context["reject_form"] = reject_form or RejectForm(association_request=association_request)
+            # A reason entered to reject keeps the rejection open after a refused post.
+            context["reject_open"] = reject_form is not None
         else:
             context["cancel_form"] = cancel_form or CancelForm(association_request=association_request)
     return render(request, "account_center/requests/handle.html", context)
@@ -80,8 +84,9 @@ def request_agree(request, pk):
             if association_request.kind == Kind.SWITCH:
                 messages.success(
                     request,
-                    _("You agreed. Your association type is now %(type)s.")
-                    % {"type": association_request.get_target_type_display()},
+                    _("You agreed. From now on your partner funds your account and invoices you.")
+                    if association_request.target_type == "reseller"
+                    else _("You agreed. From now on you pay the vendor directly and invoice yourself."),
                 )
             else:
                 messages.success(
@@ -147,7 +152,7 @@ def _dissociate_page(request, association, form):
             "results": results,
             "passed": all(r.passed for r in results),
             "open_request": open_request_for(association),
-            "effects": services.request_effects(association=association, kind=Kind.DISSOCIATION),
+            "effects": services.request_effects(association=association, kind=Kind.DISSOCIATION, to_customer=True),
             "form": form,
             "deadline_days": services.valid_days(),
         },

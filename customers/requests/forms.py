@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.checks import refusal, run_checks
 from customers.models import AssociationRequest
 from customers.requests.services import ensure_open
+from partnercenter.widgets import use_fast_widgets
 
 REASON_MAX_LENGTH = 500
 
@@ -86,7 +87,7 @@ class ConfirmForm(_CheckedForm):
 
 
 class RejectForm(_HandlingForm):
-    reason = _reason_field(required=True)
+    reason = _reason_field(required=True, label=_("Reason for rejecting"))
 
     def __init__(self, *args, **kwargs):
         # Shown next to the agree/approve form, which has a reason field too: distinct ids keep
@@ -113,6 +114,7 @@ class InboxFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, initial=self.DEFAULTS, **kwargs)
+        use_fast_widgets(self)
 
     def filters(self) -> dict | None:
         """Field lookups for the inbox query, or None when a value is not valid."""

@@ -55,12 +55,19 @@ def format_moment(moment: datetime) -> str:
 # Reads shared by the pages ------------------------------------------------------------------
 
 
-def request_effects(*, association: Association, kind: str) -> list[str]:
+def request_effects(*, association: Association, kind: str, to_customer: bool = False) -> list[str]:
     """What completing a ``kind`` request would do to this association (SPEC §3.4), with this
-    customer's amounts: the notes both sides read before they consent."""
+    customer's amounts: the notes both sides read before they consent. ``to_customer`` words
+    them to the customer (Account Center) in the second person."""
     partner, customer = association.partner, association.customer
     names = {"partner": partner.name}
     if kind == Kind.SWITCH and association.type == Type.REFERRAL:
+        if to_customer:
+            return [
+                _("Your billing changes: from then on %(partner)s funds your account and invoices you.") % names,
+                _("Your own cash balance (%(amount)s) becomes withdraw-only: you can withdraw it, not spend it.")
+                % {"amount": customer.cash_balance},
+            ]
         return [
             _("The association type changes from Referral to Reseller."),
             _("From then on %(partner)s funds the account and invoices the customer.") % names,
@@ -68,6 +75,12 @@ def request_effects(*, association: Association, kind: str) -> list[str]:
             % {"amount": customer.cash_balance},
         ]
     if kind == Kind.SWITCH:
+        if to_customer:
+            return [
+                _("Your billing changes: from then on you pay the vendor directly and invoice yourself."),
+                _("What is left of the balance %(partner)s allocated to you (%(amount)s) returns to %(partner)s.")
+                % {**names, "amount": customer.allocated_balance},
+            ]
         return [
             _("The association type changes from Reseller to Referral."),
             _("The partner-allocated balance left on the account (%(amount)s) returns to %(partner)s.")
@@ -77,10 +90,20 @@ def request_effects(*, association: Association, kind: str) -> list[str]:
     vouchers = Voucher.objects.filter(partner=partner, customer=customer, status=Voucher.Status.UNUSED).aggregate(
         count=Count("pk"), total=Sum("amount")
     )
+    voucher_params = {**names, "count": vouchers["count"], "amount": (vouchers["total"] or Decimal(0)).quantize(CENT)}
+    if to_customer:
+        return [
+            _("Your account is no longer associated with %(partner)s.") % names,
+            _("Your unused vouchers from %(partner)s (%(count)s, worth %(amount)s in total) are withdrawn.")
+            % voucher_params,
+            _("What is left of the balance %(partner)s allocated to you (%(amount)s) returns to %(partner)s.")
+            % {**names, "amount": customer.allocated_balance},
+            _("Top up and set a payment method so that your services are not stopped."),
+        ]
     return [
         _("The association between %(partner)s and the customer ends.") % names,
         _("Unused vouchers issued by %(partner)s (%(count)s, worth %(amount)s in total) return to its voucher quota.")
-        % {**names, "count": vouchers["count"], "amount": (vouchers["total"] or Decimal(0)).quantize(CENT)},
+        % voucher_params,
         _("The partner-allocated balance left on the account (%(amount)s) returns to %(partner)s.")
         % {**names, "amount": customer.allocated_balance},
         _("The customer must top up and set a payment method so that its services are not stopped."),

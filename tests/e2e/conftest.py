@@ -73,11 +73,13 @@ def browser():
 @pytest.fixture
 def open_page(browser, live_server, request):
     """``open_page(locale="en-US")`` opens a page in a fresh browser context (its own cookies, so its
-    own signed-in user) whose relative URLs go to the live server."""
+    own signed-in user) whose relative URLs go to the live server; other keywords are Playwright's
+    context options (``viewport=``, ``bypass_csp=``…)."""
     contexts, errors = [], []
 
-    def open_(locale="en-US"):
-        context = browser.new_context(base_url=live_server.url, locale=locale, viewport={"width": 1280, "height": 900})
+    def open_(locale="en-US", **options):
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = browser.new_context(base_url=live_server.url, locale=locale, **options)
         context.set_default_timeout(STEP_TIMEOUT_MS)
         context.set_default_navigation_timeout(STEP_TIMEOUT_MS)
         contexts.append(context)

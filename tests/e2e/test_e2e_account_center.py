@@ -21,7 +21,7 @@ def test_the_customer_signs_in_and_sees_their_partner(page, check_page, customer
     expect(page.get_by_role("heading", level=1)).to_have_text("Account Center")
     partner = page.get_by_role("region", name="My partner")
     expect(partner).to_contain_text("Acme Cloud")
-    expect(partner).to_contain_text("Reseller")
+    expect(partner).to_contain_text("Billed by your partner")
     check_page(page, "account-center")
 
 

@@ -23,6 +23,7 @@ def test_a_chinese_browser_gets_chinese_pages(open_page, check_page, admin_membe
 
 def test_the_language_switch_shows_chinese_pages_and_back(page, check_page, admin_member, customer):
     sign_in_member(page, "acme", "admin")
+    page.goto("/customers/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Customer management")
 
     switch_language(page, "zh-hans")
