@@ -49,16 +49,16 @@ def enqueue_with_change(task_, *args, run_after=None, on_enqueued=None):
     """Enqueue ``task_(*args)`` as part of the current transaction.
 
     On the database backend the task row is inserted now, inside the transaction (it commits or
-    rolls back with the change) and its result is returned. Elsewhere the task is enqueued once
-    the transaction commits (``robust``: a queue that is down is logged; the sweep recovers the
-    work from its row) and ``None`` is returned. ``on_enqueued(result)`` is called with the
-    result either way. A backend that cannot defer (``immediate``) is not given ``run_after``
-    tasks: the sweep enqueues those when they are due."""
+    rolls back with the change), and its result is returned; so is it outside a transaction, on
+    any backend. Elsewhere the task is enqueued once the transaction commits (``robust``: a queue
+    that is down is logged; the sweep recovers the work from its row) and ``None`` is returned.
+    ``on_enqueued(result)`` is called with the result either way. A backend that cannot defer
+    (``immediate``) is not given ``run_after`` tasks: the sweep enqueues those when due."""
     if run_after is not None:
         if not task_.get_backend().supports_defer:
             return None
         task_ = task_.using(run_after=run_after)
-    if in_database(task_):
+    if in_database(task_) or not transaction.get_connection().in_atomic_block:
         result = task_.enqueue(*args)
         if on_enqueued:
             on_enqueued(result)
