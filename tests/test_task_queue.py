@@ -490,3 +490,45 @@ def test_a_worker_killed_while_sending_loses_nothing_after_a_restart(database_ta
     assert sorted(sink.ids()) == sorted(e.message_id for e in emails)
     assert set(OutgoingEmail.objects.values_list("status", flat=True)) == {"sent"}
     assert sorted(OutgoingEmail.objects.values_list("attempts", flat=True)) == [1, 1, 2]
+
+
+# make run ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_make_run_serves_the_portal_and_a_worker_and_ctrl_c_stops_both(database_tasks):
+    """What ``make run`` starts (honcho with the Procfile, PORT passed on), against the test
+    database: the portal answers, the worker sends a queued e-mail, SIGINT stops everything."""
+    import urllib.request
+
+    port = free_port()
+    with transaction.atomic():
+        email = queue_email(to="a@example.com", subject="Hello from the worker", body="Body", kind="test")
+    env = worker_env(port, EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    honcho = subprocess.Popen(
+        [str(Path(sys.executable).parent / "honcho"), "-f", "Procfile", "start", "-p", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        status = None
+        while time.monotonic() < deadline and status is None:
+            try:
+                status = urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5).status
+            except OSError:
+                time.sleep(0.5)
+        assert status == 200
+        while time.monotonic() < deadline and OutgoingEmail.objects.get().status != "sent":
+            time.sleep(0.5)
+        email.refresh_from_db()
+        assert email.status == "sent"
+    finally:
+        honcho.send_signal(signal.SIGINT)  # Ctrl-C
+        output = honcho.communicate(timeout=30)[0].decode()
+    for name in ("web.1", "worker.1", "scheduler.1"):
+        assert f"{name} stopped" in output
+    assert "Hello from the worker" in output  # the console backend, in the worker's output
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
