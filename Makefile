@@ -27,9 +27,10 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The portal, a task worker and the scheduler (Procfile), under honcho: Ctrl-C stops all three.
 run: seed
-	@echo "Serving Partner Center at http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@echo "Serving Partner Center at http://127.0.0.1:$(PORT) with a task worker (Ctrl-C stops both)"
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "customers",
     "audit",
     "api",
+    "django_tasks",
+    "django_tasks_db",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -209,6 +212,25 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1, maximum=300)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Partner Center <noreply@partnercenter.local>")
 
+# Background work (notifications/): Django's Tasks API through the django-tasks backport. The
+# default queue is a table in the portal's database (django-tasks-db), so a task enqueued in a
+# service commits or rolls back with the change that caused it; `rq` queues on Redis (RQ_URL)
+# through django-tasks-rq; `immediate` runs each task at once in the process that enqueues it
+# (the tests). See README, "Background work".
+TASKS_BACKEND = env_str("TASKS_BACKEND", "database")
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}, not {TASKS_BACKEND!r}.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+RQ_URL = env_str("RQ_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": RQ_URL, "DEFAULT_TIMEOUT": 600}}
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
@@ -285,4 +307,15 @@ PARTNER_CENTER = {
     "API_REGISTRATION_PERIOD_SECONDS": env_int("PC_API_REGISTRATION_PERIOD_SECONDS", 3600, minimum=1, maximum=31536000),
     "SIGN_UPS_PER_IP": env_int("PC_SIGN_UPS_PER_IP", 5, minimum=1, maximum=1000000),
     "SIGN_UP_PERIOD_SECONDS": env_int("PC_SIGN_UP_PERIOD_SECONDS", 3600, minimum=1, maximum=31536000),
+    # E-mail through the queue (notifications.email): a failed sending is tried again after
+    # EMAIL_RETRY_FIRST_SECONDS, then twice as long each time (at most an hour apart), until
+    # EMAIL_RETRY_HOURS after the e-mail was queued; then it is marked failed in the admin.
+    "EMAIL_RETRY_HOURS": env_int("PC_EMAIL_RETRY_HOURS", 24, minimum=1, maximum=720),
+    "EMAIL_RETRY_FIRST_SECONDS": env_int("PC_EMAIL_RETRY_FIRST_SECONDS", 30, minimum=1, maximum=3600),
+    # A task claimed by a worker that has not finished after this long is taken to be lost with
+    # its worker (killed, machine gone): the scheduler's sweep queues its work again. Keep it
+    # well above the longest task (an e-mail: a few times EMAIL_TIMEOUT).
+    "TASK_STALE_SECONDS": env_int("PC_TASK_STALE_SECONDS", 600, minimum=1, maximum=86400),
+    # How often the scheduler (manage.py run_scheduler) queues the request-expiry job.
+    "EXPIRE_REQUESTS_EVERY_SECONDS": env_int("PC_EXPIRE_REQUESTS_EVERY_SECONDS", 300, minimum=10, maximum=86400),
 }

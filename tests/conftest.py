@@ -89,6 +89,14 @@ def _locmem_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    """Tasks run where they are enqueued (after the commit, see notifications.queue), so a test
+    of something else needs no worker; tests of the queue (tests/test_task_queue.py) switch
+    to the database or RQ backend and run the worker themselves."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+
+
 @pytest.fixture
 def partner(db):
     return f.PartnerFactory(account_name="acme", name="Acme Cloud")

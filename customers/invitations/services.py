@@ -19,7 +19,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -31,6 +30,7 @@ from audit.services import record
 from customers.checks import accept_checks, refusal
 from customers.models import Association, Customer, Invitation, ProjectRegistration
 from customers.services import association_create
+from notifications.email import queue_email
 from organization.models import Partner, User
 
 _INVITATION_SALT = "customers.invitation"
@@ -183,26 +183,19 @@ def _create_invitation(*, actor, partner, email, name, type, language, now) -> I
 
 
 def _send_invitation_email(invitation: Invitation, base_url: str) -> None:
-    """Schedules the e-mail for after the commit, in the language chosen for the customer."""
+    """Queues the e-mail with the invitation (notifications.email), in the language chosen for
+    the customer; a worker sends it once the transaction has committed."""
     link = base_url.rstrip("/") + invitation_path(invitation)
-
-    def send():
-        with translation.override(invitation.language or settings.LANGUAGE_CODE):
-            context = {
-                "invitation": invitation,
-                "partner": invitation.partner,
-                "link": link,
-                "expires": _when(invitation.expires_at),
-            }
-            subject = _("%(partner)s invites you to associate your cloud account") % {
-                "partner": invitation.partner.name
-            }
-            body = render_to_string("customers/invitations/email.txt", context)
-        send_mail(subject, body, None, [invitation.email])
-
-    # robust: a mail server failure is logged and must not turn a committed invitation into
-    # an error page; the partner can re-send or copy the link.
-    transaction.on_commit(send, robust=True)
+    with translation.override(invitation.language or settings.LANGUAGE_CODE):
+        context = {
+            "invitation": invitation,
+            "partner": invitation.partner,
+            "link": link,
+            "expires": _when(invitation.expires_at),
+        }
+        subject = _("%(partner)s invites you to associate your cloud account") % {"partner": invitation.partner.name}
+        body = render_to_string("customers/invitations/email.txt", context)
+    queue_email(to=invitation.email, subject=subject, body=body, kind="invitation")
 
 
 def invitation_send(*, actor: User, email: str, name: str = "", type: str, language: str, base_url: str) -> Invitation:

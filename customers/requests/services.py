@@ -18,7 +18,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.template.loader import render_to_string
@@ -31,6 +30,7 @@ from audit.services import record
 from customers.checks import Action, failure_message, refusal, run_checks
 from customers.funds import services as funds
 from customers.models import Association, AssociationRequest, Customer, Voucher
+from notifications.email import queue_email
 from organization.models import Partner, User
 
 logger = logging.getLogger(__name__)
@@ -500,7 +500,7 @@ def _clear_manager(*, actor, association: Association, reason: str) -> None:
 
 def _notify(association_request: AssociationRequest) -> None:
     """E-mail the customer and the partner side about the request's new state, each in their
-    own language where known, once the transaction has committed."""
+    own language where known: queued with the change (notifications.email), sent by a worker."""
     association = association_request.association
     customer = association.customer
     language = customer.user.language if customer.user_id else ""
@@ -511,11 +511,11 @@ def _notify(association_request: AssociationRequest) -> None:
     else:
         members = User.objects.filter(partner=association.partner, is_partner_admin=True, is_active=True)
     recipients += [(m.email, m.language, "partner") for m in members if m.email]
-    emails = [_email(association_request, to, language, audience) for to, language, audience in recipients]
-    transaction.on_commit(lambda: _send(emails))
+    for to, language, audience in recipients:
+        _queue_email(association_request, to, language, audience)
 
 
-def _email(association_request: AssociationRequest, to: str, language: str, audience: str) -> EmailMessage:
+def _queue_email(association_request: AssociationRequest, to: str, language: str, audience: str) -> None:
     association = association_request.association
     with translation.override(language or settings.LANGUAGE_CODE):
         context = {
@@ -531,13 +531,4 @@ def _email(association_request: AssociationRequest, to: str, language: str, audi
             "status": association_request.get_status_display(),
         }
         body = render_to_string("customers/requests/email.txt", context)
-    return EmailMessage(subject, body, to=[to])
-
-
-def _send(emails: list[EmailMessage]) -> None:
-    # The request has committed by now; a mail server that is down must not turn the
-    # user's completed action into an error page.
-    try:
-        get_connection().send_messages(emails)
-    except OSError:
-        logger.exception("Could not send the association request e-mails")
+    queue_email(to=to, subject=subject, body=body, kind="association_request")

@@ -1,0 +1,21 @@
+"""The portal's background tasks (Django's Tasks API; see notifications/queue.py for the rule
+they keep). Webhook deliveries join them here: a ``deliver_webhook(delivery_id)`` task over a
+delivery row written with the operation record, claimed, retried and swept like ``send_email``."""
+from notifications.queue import task
+
+
+@task()
+def send_email(email_id: int) -> str:
+    """Send one ``OutgoingEmail`` (notifications.email.deliver)."""
+    from notifications.email import deliver
+
+    return deliver(email_id)
+
+
+@task()
+def expire_requests() -> int:
+    """The request-expiry job (``manage.py expire_requests``), on the worker: settle the requests
+    past their deadline. Running it twice, or beside cron, is safe."""
+    from customers.requests.services import request_expire_due
+
+    return len(request_expire_due())
