@@ -421,7 +421,7 @@ def top_up(conn, customers: int, started: float) -> None:
                     enterprise_role, enterprise_master_id, financially_hosted, arrears, postpaid, invoice_owed,
                     special_contract, frozen, orders_awaiting_partner_payment, cash_balance, cash_withdraw_only,
                     allocated_balance, manager_id, user_id)
-                SELECT i, 'cn' || {syl1} || {syl2} || '-' || to_hex(i * 40503 + 1048576),
+                SELECT i, {syl1} || {syl2} || '-' || to_hex(i * 40503 + 1048576),
                        CASE WHEN i % 4 = 0 THEN {surname} || {given}
                             ELSE {city} || {b1} || {b2} || {industry} || {suffix} END,
                        CASE WHEN i % 2 = 0 THEN {syl1} || {syl2} || (i % 10000) || '@' || {free}
