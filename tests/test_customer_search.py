@@ -103,3 +103,30 @@ def test_the_list_filters_by_the_rare_facts(as_user, admin_member, partner):
         for status in ("frozen", "arrears", "normal")
     }
     assert rows == {"frozen": {"frozen-1"}, "arrears": {"owing-2"}, "normal": {"fine-3"}}
+
+
+class TestResellersTab:
+    @pytest.fixture
+    def dist_admin(self, db):
+        distributor = f.DistributorFactory(account_name="dist")
+        reseller = f.ResellerFactory(account_name="res-qz", name="Qzen Reseller", distributor=distributor)
+        for name, account in [("深圳华为科技有限公司", "cn-1"), ("Other Co", "other-2")]:
+            f.AssociationFactory(partner=reseller, customer=f.CustomerFactory(name=name, account_name=account))
+        return f.MemberFactory(partner=distributor, member_name="admin")
+
+    def test_a_reseller_matches_by_its_name_and_a_customer_by_its_own(self, dist_admin):
+        def accounts(term):
+            rows, _ordering = customer_list_rows(dist_admin, tab="resellers", filters={"q": term})
+            return set(rows.values_list("customer__account_name", flat=True))
+
+        assert accounts("华为") == {"cn-1"}
+        assert accounts("qz") == {"cn-1", "other-2"}  # the reseller's name starts with it
+        assert accounts("other") == {"other-2"}
+        assert accounts("zen reseller") == {"cn-1", "other-2"}
+
+    @pytest.mark.postgres
+    def test_its_search_is_served_by_the_customer_indexes(self, dist_admin):
+        # Ored with a condition on the reseller, the customer's would be checked row by row
+        # over every association; the matching resellers are looked up first instead.
+        rows, _ordering = customer_list_rows(dist_admin, tab="resellers", filters={"q": "华为"})
+        assert "customer_name_cjk_pairs" in explain(rows)
