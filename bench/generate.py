@@ -375,6 +375,258 @@ def load(conn, customers: int, records: int, started: float) -> None:
             log(f"index {name} rebuilt ({time.monotonic() - t0:.1f}s)", started)
 
 
+# Chinese company names: a city, a two-character brand, an industry and a suffix, the way
+# mainland companies are registered ("深圳华为科技有限公司"), and personal names for individuals.
+CN_CITIES = "深圳 杭州 北京 上海 成都 武汉 南京 苏州 广州 厦门 青岛 天津 西安 重庆".split()
+CN_BRAND = list("华为联科瑞信腾讯云创新达鼎方丰富光海航宏汇佳建金京凯康蓝立龙美明诺鹏启青睿盛世泰天通伟鑫星易英永宇元智中卓")  # noqa: E501
+CN_INDUSTRIES = "科技 物流 软件 传媒 零售 生物 教育 游戏 金融 制造 健康 能源 旅游 食品".split()
+CN_SUFFIXES = ["有限公司", "股份有限公司", "集团有限公司", "工作室", "信息技术有限公司"]
+CN_SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗")
+CN_GIVEN = "伟 芳 娜 敏 静 磊 洋 军 慧 涛 颖 浩 欣 琳 晨 宇 梅 波 凯 瑞 志强 建华 晓明 海燕 丽娟".split()
+RESOURCES = "ecs.g7.large ecs.c7.xlarge ecs.r7.2xlarge rds.mysql.s2.large redis.master.small slb.s2.small".split()
+HEAVY_CUSTOMERS = 3  # distributor customers with thousands of records, ledger rows and vouchers
+HEAVY_RECORDS = (6000, 3000, 1500)
+BENCH_CUSTOMER = "bench-customer"  # signs in to the Account Center as the heaviest customer
+TOPPED_UP = [
+    "customers_customer", "customers_association", "customers_associationrequest", "customers_ledgerentry",
+    "customers_voucher", "customers_invitation", "customers_reservedinstance", "audit_operationrecord",
+    "organization_user",
+]
+
+
+def _empty(conn, table: str, where: str = "TRUE") -> bool:
+    return not conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {})").format(
+        sql.Identifier(table), sql.SQL(where))).fetchone()[0]
+
+
+def heavy_customers(conn) -> list[int]:
+    """The distributor's first reseller customers: the ones the top-up gives a long history."""
+    return [r[0] for r in conn.execute(
+        "SELECT customer_id FROM customers_association WHERE partner_id = %s AND status = 'active' "
+        "AND type = 'reseller' ORDER BY customer_id LIMIT %s", [DISTRIBUTOR_ID, HEAVY_CUSTOMERS]).fetchall()]
+
+
+def top_up(conn, customers: int, started: float) -> None:
+    """Fill what the first load left empty, in one set-based statement per table; each step
+    runs only while its table (or its part of it) is still empty, so running it again does
+    nothing. Foreign keys stay checked: these tables are small next to the first load."""
+    conn.execute("SET synchronous_commit = off")
+    conn.execute("SET maintenance_work_mem = '256MB'")
+    first = conn.execute("SELECT coalesce(max(id), 0) FROM customers_customer").fetchone()[0]
+    cjk = customers // 20  # one customer in twenty registered under a Chinese name
+    if _empty(conn, "customers_customer", "name LIKE '%公司' OR name LIKE '%工作室'"):
+        with conn.transaction():
+            conn.execute(sql.SQL("""
+                INSERT INTO customers_customer (id, account_name, name, email, registered_at, has_consumption,
+                    enterprise_role, enterprise_master_id, financially_hosted, arrears, postpaid, invoice_owed,
+                    special_contract, frozen, orders_awaiting_partner_payment, cash_balance, cash_withdraw_only,
+                    allocated_balance, manager_id, user_id)
+                SELECT i, {syl1} || {syl2} || '-' || to_hex(i * 40503 + 1048576),
+                       CASE WHEN i % 4 = 0 THEN {surname} || {given}
+                            ELSE {city} || {b1} || {b2} || {industry} || {suffix} END,
+                       CASE WHEN i % 2 = 0 THEN {syl1} || {syl2} || (i % 10000) || '@' || {free}
+                            ELSE 'contact@' || {syl1} || {syl2} || '-' || (i % 1000) || '.cn' END,
+                       now() - (i % 86400) * interval '1 minute', i % 10 <> 0, 'none', NULL, false,
+                       CASE WHEN i % 31 = 0 THEN (i % 500) + 0.5 ELSE 0 END,
+                       i % 7 = 0, i % 13 = 0, i % 211 = 0, i % 97 = 0, 0,
+                       (abs(hashint8extended(i, 9)) % 1000000) / 100.0, false, 0,
+                       CASE WHEN abs(hashint8extended(i, 8)) % 5 < 2 THEN {manager} END, NULL
+                FROM generate_series({low}::bigint, {high}) i
+            """).format(
+                surname=pick(text_array(CN_SURNAMES), len(CN_SURNAMES), "i", 41),
+                given=pick(text_array(CN_GIVEN), len(CN_GIVEN), "i", 42),
+                city=pick(text_array(CN_CITIES), len(CN_CITIES), "i", 43),
+                b1=pick(text_array(CN_BRAND), len(CN_BRAND), "i", 44),
+                b2=pick(text_array(CN_BRAND), len(CN_BRAND), "i", 45),
+                industry=pick(text_array(CN_INDUSTRIES), len(CN_INDUSTRIES), "i", 46),
+                suffix=pick(text_array(CN_SUFFIXES), len(CN_SUFFIXES), "i", 47),
+                syl1=pick(text_array(SYLLABLES), len(SYLLABLES), "i", 48),
+                syl2=pick(text_array(SYLLABLES), len(SYLLABLES), "i", 49),
+                free=pick(text_array(FREE_MAIL), len(FREE_MAIL), "i", 50),
+                manager=sql.SQL(member_id(partner_of("i"), "2 + i % 4")),
+                low=sql.Literal(first + 1), high=sql.Literal(first + cjk),
+            ))
+            conn.execute(sql.SQL("""
+                INSERT INTO customers_association (partner_id, customer_id, type, status, origin, started_at,
+                    ended_at, end_reason)
+                SELECT {partner}, i,
+                       CASE WHEN abs(hashint8extended(i, 5)) % 10 < 3 THEN 'reseller' ELSE 'referral' END,
+                       'active', CASE WHEN i % 3 = 0 THEN 'public_link' ELSE 'invitation' END,
+                       c.registered_at + interval '2 days', NULL, ''
+                FROM generate_series({low}::bigint, {high}) i JOIN customers_customer c ON c.id = i
+            """).format(partner=sql.SQL(partner_of("i")), low=sql.Literal(first + 1), high=sql.Literal(first + cjk)))
+        log(f"{cjk:,} customers with Chinese names and their associations", started)
+
+    heavy = heavy_customers(conn)
+    heavy_list = sql.SQL(", ").join(sql.Literal(h) for h in heavy)
+    if _empty(conn, "customers_associationrequest"):
+        with conn.transaction():
+            # One association in a hundred has an open request (a few already past their
+            # deadline, waiting for the expiry job); one in twelve has closed ones.
+            conn.execute(sql.SQL("""
+                INSERT INTO customers_associationrequest (kind, status, target_type, reason, created_at, deadline,
+                    handled_at, response_reason, failure_codes, association_id, handled_by_id, requested_by_id)
+                SELECT kind, req_status, CASE WHEN kind = 'switch' THEN
+                           CASE WHEN a.type = 'reseller' THEN 'referral' ELSE 'reseller' END ELSE '' END,
+                       {reason}, created, created + interval '7 days',
+                       CASE WHEN req_status <> 'pending' THEN created + (1 + h % 6) * interval '1 day' END,
+                       '', '[]'::jsonb, a.id, NULL,
+                       CASE WHEN kind <> 'dissociation' THEN {member} END
+                FROM (SELECT a.*, abs(hashint8extended(a.id, 60)) AS h, n,
+                             CASE WHEN n = 0 AND abs(hashint8extended(a.id, 60)) % 100 = 0 THEN 'pending'
+                                  ELSE ({closed})[1 + (abs(hashint8extended(a.id, 61 + n)) % 6)] END AS req_status
+                      FROM customers_association a
+                      CROSS JOIN LATERAL generate_series(0, CASE WHEN a.customer_id IN ({heavy}) THEN 40 ELSE 0 END) n
+                      WHERE a.status = 'active' AND (abs(hashint8extended(a.id, 60)) % 100 = 0
+                            OR abs(hashint8extended(a.id, 62)) % 12 = 0 OR a.customer_id IN ({heavy}))) a
+                CROSS JOIN LATERAL (SELECT ({kinds})[1 + (a.h + a.n) % 3] AS kind,
+                    CASE WHEN a.req_status = 'pending'
+                         THEN now() - (abs(hashint8extended(a.id, 64)) % 12) * interval '16 hours'
+                         ELSE now() - (8 + (a.h + a.n * 37) % 900) * interval '1 day' END AS created) k
+            """).format(
+                reason=pick(text_array(REASONS), len(REASONS), "a.id", 63),
+                member=sql.SQL(member_id("a.partner_id", "1 + a.h % 5")),
+                closed=text_array(["confirmed", "approved", "rejected", "cancelled", "expired", "auto_approved"]),
+                kinds=text_array(["switch", "unbind", "dissociation"]), heavy=heavy_list,
+            ))
+        log("association requests, pending and closed", started)
+
+    if _empty(conn, "customers_ledgerentry"):
+        with conn.transaction():
+            # The partners' own top-ups, monthly over three years; then allocations and recoveries
+            # for reseller customers (three in ten none, most a few, the heavy ones thousands).
+            conn.execute("""
+                INSERT INTO customers_ledgerentry (kind, amount, actor_name, partner_balance_after,
+                    customer_balance_after, idempotency_key, created_at, actor_id, customer_id, partner_id)
+                SELECT 'top_up', 50000, 'Vendor billing', p.balance, NULL, NULL,
+                       now() - m * interval '1 month', NULL, NULL, p.id
+                FROM organization_partner p CROSS JOIN generate_series(1, 36) m
+            """)
+            conn.execute(sql.SQL("""
+                INSERT INTO customers_ledgerentry (kind, amount, actor_name, partner_balance_after,
+                    customer_balance_after, idempotency_key, created_at, actor_id, customer_id, partner_id)
+                SELECT CASE WHEN n % 4 = 3 THEN 'recovery' ELSE 'allocation' END,
+                       100 + abs(hashint8extended(a.id * 7 + n, 70)) % 5000, {display},
+                       50000 + abs(hashint8extended(a.id + n, 71)) % 100000,
+                       abs(hashint8extended(a.id + n, 72)) % 20000,
+                       NULL, now() - (n + 1) * interval '7 hours' - (a.id % 86400) * interval '1 second',
+                       {member}, a.customer_id, a.partner_id
+                FROM customers_association a
+                CROSS JOIN LATERAL generate_series(0, CASE WHEN a.customer_id IN ({heavy}) THEN 2999
+                    ELSE abs(hashint8extended(a.id, 73)) % 5 - 2 END) n
+                WHERE a.status = 'active' AND a.type = 'reseller'
+            """).format(display=display_name(member_id("a.partner_id", "1")),
+                        member=sql.SQL(member_id("a.partner_id", "1")), heavy=heavy_list))
+        log("ledger entries", started)
+
+    if _empty(conn, "customers_voucher"):
+        with conn.transaction():
+            conn.execute(sql.SQL("""
+                INSERT INTO customers_voucher (amount, expires_at, status, issued_at, recovered_at, idempotency_key,
+                    customer_id, issued_by_id, partner_id)
+                SELECT 50 + abs(hashint8extended(a.id + n, 80)) % 950, issued + interval '180 days',
+                       CASE WHEN issued + interval '180 days' < now() OR n % 3 = 1 THEN 'used'
+                            WHEN n % 7 = 2 THEN 'recovered' ELSE 'unused' END,
+                       issued, CASE WHEN issued + interval '180 days' >= now() AND n % 3 <> 1 AND n % 7 = 2
+                                    THEN issued + interval '30 days' END,
+                       NULL, a.customer_id, {member}, a.partner_id
+                FROM customers_association a
+                CROSS JOIN LATERAL generate_series(0, CASE WHEN a.customer_id IN ({heavy}) THEN 499
+                    ELSE abs(hashint8extended(a.id, 81)) % 4 - 2 END) n
+                CROSS JOIN LATERAL (SELECT now() - (abs(hashint8extended(a.id + n, 82)) % 700) * interval '1 day'
+                                    AS issued) i
+                WHERE a.status = 'active' AND a.type = 'reseller'
+            """).format(member=sql.SQL(member_id("a.partner_id", "1")), heavy=heavy_list))
+        log("vouchers", started)
+
+    if _empty(conn, "customers_invitation"):
+        with conn.transaction():
+            # About one invitation for every fifty customers, most of them long settled.
+            conn.execute(sql.SQL("""
+                INSERT INTO customers_invitation (email, name, type, language, nonce, status, sent_at, expires_at,
+                    handled_at, created_by_id, customer_id, partner_id, superseded_by_id)
+                SELECT 'invitee' || j || '@' || {free}, {core} || ' ' || {industry},
+                       CASE WHEN j % 3 = 0 THEN 'reseller' ELSE 'referral' END,
+                       CASE WHEN j % 2 = 0 THEN 'zh-hans' ELSE 'en' END,
+                       md5('bench-invitation-' || j), status, sent, sent + interval '14 days',
+                       CASE WHEN status IN ('accepted', 'declined', 'revoked') THEN sent + interval '2 days' END,
+                       {member}, NULL, p, NULL
+                FROM (SELECT j, {partner} AS p,
+                             now() - (abs(hashint8extended(j, 90)) % 1000) * interval '1 day'
+                                 - (j % 86400) * interval '1 second' AS sent
+                      FROM generate_series(1, {n}::bigint) j) s
+                CROSS JOIN LATERAL (SELECT CASE WHEN s.sent > now() - interval '14 days'
+                    THEN ({open})[1 + s.j % 3] ELSE ({closed})[1 + s.j % 4] END AS status) st
+            """).format(
+                free=pick(text_array(FREE_MAIL), len(FREE_MAIL), "j", 91),
+                core=pick(text_array(CORES), len(CORES), "j", 92),
+                industry=pick(text_array(INDUSTRIES), len(INDUSTRIES), "j", 93),
+                member=sql.SQL(member_id("p", "1")), partner=sql.SQL(partner_of("j")), n=sql.Literal(customers // 50),
+                open=text_array(["sent", "sent", "accepted"]),
+                closed=text_array(["accepted", "expired", "declined", "revoked"]),
+            ))
+        log("invitations", started)
+
+    if _empty(conn, "customers_reservedinstance"):
+        with conn.transaction():
+            # One reseller customer in twenty holds reserved instances, some still running.
+            conn.execute(sql.SQL("""
+                INSERT INTO customers_reservedinstance (resource, expires_at, customer_id)
+                SELECT {resource}, now() + ((abs(hashint8extended(a.id + n, 101)) % 1000) - 400) * interval '1 day',
+                       a.customer_id
+                FROM customers_association a
+                CROSS JOIN LATERAL generate_series(1, 1 + abs(hashint8extended(a.id, 102)) % 3) n
+                WHERE a.status = 'active' AND a.type = 'reseller'
+                  AND (abs(hashint8extended(a.id, 100)) % 20 = 0 OR a.customer_id IN ({heavy}))
+            """).format(resource=pick(text_array(RESOURCES), len(RESOURCES), "a.id + n", 103), heavy=heavy_list))
+        log("reserved instances", started)
+
+    few = conn.execute("SELECT count(*) FROM audit_operationrecord WHERE customer_id = %s", [heavy[0]]).fetchone()[0]
+    if few < HEAVY_RECORDS[0]:
+        with conn.transaction():
+            for customer, count in zip(heavy, HEAVY_RECORDS, strict=False):
+                conn.execute(sql.SQL("""
+                    INSERT INTO audit_operationrecord (created_at, partner_id, customer_id, association_id,
+                        association_request_id, category, event, actor_id, actor_kind, actor_name, ip, request_id,
+                        reason, before, after)
+                    SELECT now() - j * interval '4 hours', a.partner_id, a.customer_id, a.id, NULL,
+                           split_part(ev, ':', 2), split_part(ev, ':', 1), {member}, 'member', {display},
+                           '10.9.9.9'::inet, md5('heavy-' || a.customer_id || '-' || j), '', '{{}}'::jsonb,
+                           '{{}}'::jsonb
+                    FROM customers_association a CROSS JOIN generate_series(1, {count}) j
+                    CROSS JOIN LATERAL (SELECT ({events})[1 + j % 4] AS ev) e
+                    WHERE a.customer_id = {customer} AND a.status = 'active'
+                """).format(
+                    member=sql.SQL(member_id("a.partner_id", "1")),
+                    display=display_name(member_id("a.partner_id", "1")),
+                    events=text_array(["funds.allocated:funds", "voucher.issued:voucher", "funds.recovered:funds",
+                                       "customer.updated:association"]),
+                    count=sql.Literal(count), customer=sql.Literal(customer),
+                ))
+        log(f"thousands of operation records for customers {heavy}", started)
+
+    if _empty(conn, "organization_user", f"username = '{BENCH_CUSTOMER}'"):
+        from django.contrib.auth.hashers import make_password
+
+        with conn.transaction():
+            uid = conn.execute("""
+                INSERT INTO organization_user (password, is_superuser, username, kind, member_name, display_name,
+                    email, mobile, language, is_partner_admin, is_active, is_staff, date_joined, partner_id, time_zone)
+                SELECT %s, false, %s, 'customer', '', c.name, c.email, '', '', false, true, false, c.registered_at,
+                       NULL, ''
+                FROM customers_customer c WHERE c.id = %s RETURNING id
+            """, [make_password(PASSWORD), BENCH_CUSTOMER, heavy[0]]).fetchone()[0]
+            conn.execute("UPDATE customers_customer SET user_id = %s WHERE id = %s", [uid, heavy[0]])
+        log(f"customer user {BENCH_CUSTOMER} for customer {heavy[0]}", started)
+    for table in ["customers_customer", "customers_association", "organization_user"]:
+        conn.execute(sql.SQL(
+            "SELECT setval(pg_get_serial_sequence({t}, 'id'), (SELECT coalesce(max(id), 1) FROM {i}))"
+        ).format(t=sql.Literal(table), i=sql.Identifier(table)))
+    log("VACUUM (ANALYZE) of the topped-up tables", started)
+    for table in TOPPED_UP:
+        conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reset", action="store_true", help="drop and recreate the database first")
@@ -394,11 +646,12 @@ def main() -> int:
     call_command("migrate", verbosity=0, interactive=False)
     with connect("") as conn:
         if conn.execute("SELECT EXISTS (SELECT 1 FROM customers_customer)").fetchone()[0]:
-            log("data already loaded (use --reset to load it again)", started)
-            return 0
-        load(conn, customers, records, started)
-        log("VACUUM (ANALYZE)", started)
-        conn.execute("VACUUM (ANALYZE)")
+            log("customers and records already loaded (use --reset to load them again); topping up", started)
+        else:
+            load(conn, customers, records, started)
+            log("VACUUM (ANALYZE)", started)
+            conn.execute("VACUUM (ANALYZE)")
+        top_up(conn, customers, started)
         sizes = conn.execute(
             "SELECT pg_size_pretty(pg_database_size(current_database()))"
         ).fetchone()[0]

@@ -1,18 +1,34 @@
 """Reads scoped to the acting member. Everything a partner view shows comes through here, so
 another partner's object is a 404 and a customer manager only sees their own customers."""
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
 from django.conf import settings
-from django.db.models import Case, Exists, F, FilteredRelation, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    F,
+    FilteredRelation,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from customers.models import Association, AssociationRequest, Customer
 from organization.backends import customer_role_keys, role_keys
-from organization.models import Role, User
+from organization.models import Partner, Role, User
 from organization.selectors import MANAGER_ROLES
 from partnercenter.pagination import ListedRow
 from partnercenter.statements import Names, read
@@ -99,18 +115,96 @@ def own_association_for_member(user, customer_pk, *, for_update: bool = False) -
     return get_object_or_404(qs, customer_id=customer_pk)
 
 
-def search_filter(term: str, *, reseller: bool = False) -> Q:
-    """Search an association list by the customer's name, e-mail or account name (and, on
-    a distributor's Resellers' customers tab, by the reseller's name)."""
+# pg_trgm matches a substring through its three-character pieces, so a shorter term has none
+# to look up and "contains" would read every customer (issue 17).
+CONTAINS_MIN_LENGTH = 3
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+
+
+def _is_cjk_pair(term: str) -> bool:
+    """Two Chinese, Japanese or Korean characters: a whole company or personal name as often as
+    not ("华为", "王伟"), found anywhere in a name by its two-character index on PostgreSQL."""
+    return len(term) == 2 and _CJK.fullmatch(term) is not None
+
+
+def search_by_prefix(term: str) -> bool:
+    """Whether :func:`search_filter` matches ``term`` at the start of the name and account name
+    (and of a word of the name) rather than anywhere: a term too short for a substring index."""
     term = term.strip()
-    condition = (
-        Q(customer__name__icontains=term)
-        | Q(customer__email__icontains=term)
-        | Q(customer__account_name__icontains=term)
+    return 0 < len(term) < CONTAINS_MIN_LENGTH and not _is_cjk_pair(term)
+
+
+class CJKPairIn(Func):
+    """``pc_cjk_bigrams(name) @> ARRAY[pair]``: the name holds the two characters side by side.
+    The function (customers migration 0009) lists a name's adjacent CJK pairs and a GIN index
+    on it answers the containment, where a trigram index has nothing to look up."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, pair: str):
+        super().__init__(F(field), Value(pair))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        field_sql, field_params = compiler.compile(self.source_expressions[0])
+        pair_sql, pair_params = compiler.compile(self.source_expressions[1])
+        return f"pc_cjk_bigrams({field_sql}) @> ARRAY[{pair_sql}]::text[]", (*field_params, *pair_params)
+
+
+def customer_search(term: str, *, path: str = "customer__") -> Q:
+    """Customers whose name, e-mail or account name matches ``term`` (``path``: how the query
+    reaches the customer; "" on the customer itself).
+
+    Each kind of term has a plan an index serves at a million customers: three characters or
+    more match anywhere (trigram indexes, migration 0003); two CJK characters match anywhere in
+    the name (pair index, migration 0009); a shorter term matches the start of the name, of a
+    word of the name, or of the account name (:func:`search_by_prefix`; the page says so): the
+    trigram indexes serve those too, through the word-start trigrams of "qz%" and "% qz%"."""
+    term = term.strip()
+    if search_by_prefix(term):
+        return (
+            Q(**{f"{path}name__istartswith": term})
+            | Q(**{f"{path}name__icontains": f" {term}"})
+            | Q(**{f"{path}account_name__istartswith": term})
+        )
+    if _is_cjk_pair(term):
+        if connection.vendor != "postgresql":  # SQLite has no such index and needs none at its sizes
+            return Q(**{f"{path}name__contains": term})
+        return Q(CJKPairIn(f"{path}name", term))
+    return (
+        Q(**{f"{path}name__icontains": term})
+        | Q(**{f"{path}email__icontains": term})
+        | Q(**{f"{path}account_name__icontains": term})
     )
+
+
+def search_filter(term: str, *, reseller: bool = False) -> Q:
+    """Search an association list by the customer (:func:`customer_search`) and, on a
+    distributor's Resellers' customers tab, by the reseller's name."""
+    condition = customer_search(term)
     if reseller:
-        condition |= Q(partner__name__icontains=term) | Q(partner__account_name__icontains=term)
+        # The partners that match are looked up first (a small table): a condition on the
+        # partner ORed into the customer's would keep PostgreSQL from the customer indexes, and
+        # the Resellers' customers tab read every association (1 s at a million) for any term.
+        term = term.strip()
+        lookup = "istartswith" if search_by_prefix(term) else "icontains"
+        partners = Partner.objects.filter(
+            Q(**{f"name__{lookup}": term}) | Q(**{f"account_name__{lookup}": term})
+        ).values_list("pk", flat=True)
+        if matching := list(partners):
+            condition |= Q(partner_id__in=matching)
     return condition
+
+
+def customer_fact(status: str, *, path: str = "customer__") -> Q:
+    """Customers of an account status of the list's filter: "frozen" and "arrears" are the rare
+    facts, each with its partial index (migration 0009); "normal" is nearly everyone."""
+    if status in ("frozen", "arrears"):
+        # As a subquery of the few customer ids rather than a condition on the joined customer:
+        # PostgreSQL then checks each of the partner's rows against the partial index alone
+        # (an index-only probe) instead of reading every customer it passes.
+        rare = Customer.objects.filter(**({"frozen": True} if status == "frozen" else {"arrears__gt": 0}))
+        return Q(**{f"{path}id__in" if path else "pk__in": rare.values("pk")})
+    return Q(**{f"{path}frozen": False, f"{path}arrears": 0})
 
 
 # Each sort orders by what its label names; the id breaks ties between associations that
@@ -138,13 +232,8 @@ def customer_list_rows(user, *, tab: str, filters: dict | None) -> tuple[QuerySe
         qs = qs.filter(search_filter(filters["q"], reseller=resellers))
     if filters.get("type"):
         qs = qs.filter(type=filters["type"])
-    status = filters.get("status")
-    if status == "frozen":
-        qs = qs.filter(customer__frozen=True)
-    elif status == "arrears":
-        qs = qs.filter(customer__arrears__gt=0)
-    elif status == "normal":
-        qs = qs.filter(customer__frozen=False, customer__arrears=0)
+    if filters.get("status"):
+        qs = qs.filter(customer_fact(filters["status"]))
     if filters.get("manager"):
         qs = qs.filter(customer__manager_id=filters["manager"])
     if filters.get("pending"):

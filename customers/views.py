@@ -10,12 +10,14 @@ from customers.models import Association, Customer
 from customers.requests.services import request_expire_due
 from customers.rows import customer_rows_context
 from customers.selectors import (
+    CONTAINS_MIN_LENGTH,
     annotate_pending_request,
     customer_for_member,
     customer_list_listing,
     customer_list_managers,
     customer_list_rows,
     listed_association,
+    search_by_prefix,
     shown_manager,
 )
 from partnercenter.access import member_permission_required
@@ -38,7 +40,8 @@ def list_filters(form: CustomerFilterForm) -> dict | None:
 def customer_list(request):
     user = request.user
     tab, form = list_filter_form(request)
-    rows, ordering = customer_list_rows(user, tab=tab, filters=list_filters(form))
+    filters = list_filters(form)
+    rows, ordering = customer_list_rows(user, tab=tab, filters=filters)
     # The open request is shown on each row; counting needs no join on it (at most one per row).
     listing = customer_list_listing(annotate_pending_request(rows), tab=tab)
     listed = list_page(
@@ -50,7 +53,14 @@ def customer_list(request):
         form=form,
         row=listed_association,
     )
-    context = listed.context(tab=tab, row_context=customer_rows_context(request, tab=tab))
+    # A term too short to search by "contains" is searched by prefix, and the page says so.
+    term = ((filters or {}).get("q") or "").strip()
+    context = listed.context(
+        tab=tab,
+        row_context=customer_rows_context(request, tab=tab),
+        prefix_term=term if search_by_prefix(term) else "",
+        contains_min_length=CONTAINS_MIN_LENGTH,
+    )
     return render(request, "customers/customer_list.html", context)
 
 

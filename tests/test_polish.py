@@ -56,8 +56,8 @@ class TestAccountCenterSpeaksToTheCustomer:
 
     @pytest.fixture
     def unbind(self, customer, admin_member):
-        from customers.requests import services
         from customers.models import Association
+        from customers.requests import services
 
         association = Association.objects.get(customer=customer, status="active")
         return services.request_submit(actor=admin_member, association=association, kind="unbind", reason="Moving on")

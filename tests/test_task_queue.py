@@ -26,9 +26,9 @@ from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
-from customers.requests import services as request_services
 from customers.invitations.services import invitation_send
 from customers.models import Association, AssociationRequest
+from customers.requests import services as request_services
 from notifications.email import queue_email, retry_delay
 from notifications.models import OutgoingEmail
 from notifications.queue import TaskResultStatus, sweep
