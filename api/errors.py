@@ -7,24 +7,32 @@ from django.utils.translation import gettext as _
 
 # The code catalogue, by HTTP status. The OpenAPI schema lists exactly these per response.
 CODES = {
-    400: ["invalid_json", "validation_failed"],
+    400: ["invalid_json", "validation_failed", "invalid_idempotency_key"],
     401: ["not_authenticated", "token_invalid", "token_expired", "token_revoked", "invalid_credentials"],
-    403: ["permission_denied", "partner_token_required"],
+    403: ["permission_denied", "partner_token_required", "customer_token_required", "readonly_token"],
     404: ["not_found", "customer_not_found", "invalid_cursor"],
     405: ["method_not_allowed"],
-    409: ["account_name_taken", "email_taken", "customer_is_referral", "association_ended"],
+    # A refused business rule: the service's own code (these, a check's code, ...) or
+    # checks_failed when several checks failed; the problem's ``checks`` lists each.
+    409: ["account_name_taken", "email_taken", "customer_is_referral", "association_ended", "checks_failed",
+          "idempotency_key_in_use"],
+    422: ["idempotency_key_reused"],
     429: ["too_many_attempts", "registration_limit_exceeded"],
+    500: ["server_error"],
 }
+# 409 carries the refusing service's code, which is open-ended (every check has its own).
+OPEN_CODES = {409}
 
 
 class ApiError(Exception):
     """Raised anywhere below an API view; the view answers with it and nothing else happens."""
 
-    def __init__(self, status: int, code: str, message: str, *, fields=None, headers=None):
-        assert code in CODES[status], code
+    def __init__(self, status: int, code: str, message: str, *, fields=None, headers=None, checks=None):
+        assert status in OPEN_CODES or code in CODES[status], code
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.fields = fields
+        self.checks = checks
         self.headers = headers or {}
 
     def response(self) -> JsonResponse:

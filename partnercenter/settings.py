@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "customers",
     "audit",
     "api",
+    "ninja",
 ]
 
 MIDDLEWARE = [
