@@ -176,6 +176,10 @@ def install(api, pattern_messages) -> None:
     )
 
     def http_error(request, exc: HttpError):
+        if isinstance(exc.__cause__, ApiError):  # ninja wraps what our parser raised
+            return respond(request, exc.__cause__)
+        if isinstance(exc.__cause__, RequestDataTooBig):
+            return respond(request, ApiError(400, "invalid_json", _("The request body is too large.")))
         if exc.status_code == 400:
             return respond(request, ApiError(400, "invalid_json", _("The request body is not valid JSON.")))
         return respond(request, ApiError(500, "server_error", server_error_message()))
