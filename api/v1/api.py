@@ -53,10 +53,10 @@ problems.install(api, pattern_messages)
 
 
 def _register_routers() -> None:
-    from api.v1 import customers, tokens
+    from api.v1 import customers, funds, requests, tokens
 
-    api.add_router("", tokens.router)
-    api.add_router("", customers.router)
+    for module in (tokens, customers, requests, funds):
+        api.add_router("", module.router)
 
 
 _register_routers()

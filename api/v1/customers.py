@@ -1,17 +1,33 @@
 """Customers: the portal's customer list (its search, filters, sort and keyset pages), one
 customer's facts, its account check, and registration of a new reseller customer (R2c)."""
+from typing import Literal
+
 from django.utils.translation import gettext as _
-from ninja import Header, Query, Router, Status
+from ninja import Header, Path, Query, Router, Status
 
 from api import ratelimit, services
 from api.errors import ApiError
 from api.v1 import auth
 from api.v1.idempotency import idempotent
 from api.v1.openapi import problems_of
-from api.v1.schemas import CLIENT_ID, CustomerFilters, CustomerOut, CustomerPage, CustomerRegistration
+from api.v1.schemas import (
+    CLIENT_ID,
+    MAX_ID,
+    AccountCheckOut,
+    CustomerDetailOut,
+    CustomerFilters,
+    CustomerOut,
+    CustomerPage,
+    CustomerRegistration,
+)
+from customers.checks import run_checks
+from customers.funds_selectors import customer_funds_for_member
 from customers.models import Association
+from customers.request_selectors import open_request_for
+from customers.requests import request_effects
 from customers.selectors import (
     annotate_pending_request,
+    customer_for_member,
     customer_list_listing,
     customer_list_rows,
     listed_association,
@@ -140,3 +156,92 @@ def register_customer(
     token = request.auth
     association = services.customer_register(actor=token.member, partner=token.partner, **data.model_dump())
     return Status(201, customer_json(association))
+
+
+Id = Path(..., ge=1, le=MAX_ID)
+
+
+def association_json(association, member) -> dict | None:
+    if association is None:
+        return None
+    partner = association.partner
+    return {
+        "id": association.pk,
+        "type": association.type,
+        "partner": {"id": partner.pk, "account_name": partner.account_name, "name": partner.name},
+        "own": association.partner_id == member.partner_id,
+        "origin": association.origin,
+        "started_at": association.started_at,
+    }
+
+
+@router.get(
+    "/customers/{customer_id}",
+    response=CustomerDetailOut,
+    auth=auth.partner("customers.view_customer"),
+    operation_id="getCustomer",
+    summary="Read a customer",
+    description=(
+        "Account facts, the current association, the open request with its deadline, balances, and this "
+        "partner's latest ledger rows and vouchers for the customer, as the portal's customer page shows them."
+    ),
+    openapi_extra=problems_of(s404=["not_found"]),
+)
+def get_customer(request, customer_id: int = Id):
+    from api.v1.funds import ledger_json, voucher_json
+    from api.v1.requests import request_json
+
+    member = request.auth.member
+    customer = customer_for_member(member, customer_id)
+    association = (
+        Association.objects.filter(customer=customer, status=Association.Status.ACTIVE).select_related("partner")
+        .first()
+    )
+    pending = open_request_for(association) if association is not None else None
+    if pending is not None:
+        pending.association = association
+    shown = customer_funds_for_member(user=member, customer=customer)
+    return {
+        **{name: getattr(customer, name) for name in (
+            "account_name", "name", "email", "registered_at", "frozen", "arrears", "postpaid", "invoice_owed",
+            "special_contract", "enterprise_role", "financially_hosted", "cash_balance", "cash_withdraw_only",
+            "allocated_balance", "manager_id",
+        )},
+        "id": customer.pk,
+        "association": association_json(association, member),
+        "pending_request": request_json(pending) if pending is not None else None,
+        "ledger": [ledger_json(e) for e in shown["funds_ledger"]],
+        "vouchers": [voucher_json(v) for v in shown["funds_vouchers"]],
+    }
+
+
+@router.get(
+    "/customers/{customer_id}/checks",
+    response=AccountCheckOut,
+    auth=auth.partner("customers.view_customer"),
+    operation_id="getAccountCheck",
+    summary="The account check of a switch or unbind",
+    description=(
+        "Every check that guards the action for this customer, passed or not, with its message, its advice "
+        "(what must be done, by whom) and, for a cooldown, when it clears; and the effects completing the "
+        "request would have, with this customer's amounts. Only for the partner's own customers."
+    ),
+    openapi_extra=problems_of(s404=["not_found"]),
+)
+def get_account_check(request, action: Literal["switch", "unbind"], customer_id: int = Id):
+    from api.v1.requests import association_for
+
+    association = association_for(request.auth.member, customer_id)
+    results = run_checks(association=association, action=action)
+    return {
+        "action": action,
+        "passed": all(r.passed for r in results),
+        "checks": [
+            {"code": r.code, "title": str(r.title), "passed": r.passed, "message": r.message, "advice": r.advice,
+             "available_on": r.available_on}
+            for r in results
+        ],
+        "effects": [str(e) for e in request_effects(association=association, kind=action)],
+        "allocated_balance": association.customer.allocated_balance,
+        "cash_balance": association.customer.cash_balance,
+    }

@@ -10,6 +10,9 @@ from ninja import Field, Schema
 from pydantic import BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
+from customers.models import AssociationRequest
+from customers.request_forms import REASON_MAX_LENGTH as REASON_MAX
+
 ACCOUNT_NAME = r"^[a-z0-9][a-z0-9-]{1,62}$"
 PARTNER_ACCOUNT = r"^[A-Za-z0-9-]{1,63}$"
 MEMBER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -36,6 +39,7 @@ def pattern_messages() -> dict[str, str]:
         "x-client-id": _("Use 1–128 letters, digits, dots, colons, dashes or underscores."),
         "reason": _("Enter text without control characters."),
         "q": _("Enter text without control characters."),
+        "amount": _("Enter an amount like 12.50: digits, at most two decimal places."),
     }
 
 
@@ -168,5 +172,168 @@ class CustomerFilters(Schema):
     manager: int | None = Field(None, ge=1, le=MAX_ID)
     pending: Literal["any", "switch", "unbind", "dissociation"] | None = None
     sort: Literal["newest", "oldest", "account"] = "newest"
+    cursor: str = Field("", max_length=MAX_CURSOR)
+    limit: int = Field(50, ge=1, le=100)
+
+
+# Customer detail and the account check ------------------------------------------------------
+class AssociationOut(Schema):
+    id: int
+    type: Literal["referral", "reseller"]
+    partner: PartnerOut
+    own: bool = Field(description="Whether the association is the caller's partner's (else a reseller's).")
+    origin: str
+    started_at: datetime
+
+
+class RequestOut(Schema):
+    id: int
+    kind: str
+    status: str
+    customer: CustomerRef
+    target_type: str
+    reason: str
+    requested_by: str
+    created_at: datetime
+    deadline: datetime
+    handled_at: datetime | None
+    response_reason: str
+    failure_codes: list[str]
+
+
+class LedgerEntryOut(Schema):
+    id: int
+    kind: str
+    amount: Decimal
+    customer_id: int | None
+    partner_balance_after: Decimal
+    customer_balance_after: Decimal | None
+    actor_name: str
+    created_at: datetime
+
+
+class VoucherOut(Schema):
+    id: int
+    customer: CustomerRef
+    amount: Decimal
+    status: str
+    expires_at: datetime
+    issued_at: datetime
+    recovered_at: datetime | None
+
+
+class CustomerDetailOut(Schema):
+    id: int
+    account_name: str
+    name: str
+    email: str
+    registered_at: datetime
+    frozen: bool
+    arrears: Decimal
+    postpaid: bool
+    invoice_owed: bool
+    special_contract: bool
+    enterprise_role: str
+    financially_hosted: bool
+    cash_balance: Decimal
+    cash_withdraw_only: bool
+    allocated_balance: Decimal
+    manager_id: int | None
+    association: AssociationOut | None
+    pending_request: RequestOut | None
+    ledger: list[LedgerEntryOut] = Field(description="This partner's latest ledger rows for the customer.")
+    vouchers: list[VoucherOut] = Field(description="This partner's latest vouchers for the customer.")
+
+
+class CheckOut(Schema):
+    code: str
+    title: str
+    passed: bool
+    message: str
+    advice: str = Field(description="What must be done, and by whom, for the check to pass.")
+    available_on: datetime | None = Field(description="For a cooldown: when it clears.")
+
+
+class AccountCheckOut(Schema):
+    action: Literal["switch", "unbind"]
+    passed: bool
+    checks: list[CheckOut]
+    effects: list[str] = Field(description="What completing the request would do, with this customer's amounts.")
+    allocated_balance: Decimal
+    cash_balance: Decimal
+
+
+# Requests --------------------------------------------------------------------------------------
+class RequestSubmit(Input):
+    kind: Literal["switch", "unbind"]
+    consent: Literal[True] = Field(description="The partner read the effects and agrees to them.")
+    reason: str = Field(min_length=1, max_length=REASON_MAX, pattern=TEXT)
+
+
+class Reason(Input):
+    reason: str = Field("", max_length=REASON_MAX, pattern=TEXT)
+
+
+class RequiredReason(Input):
+    reason: str = Field(min_length=1, max_length=REASON_MAX, pattern=TEXT)
+
+
+class Approval(Input):
+    consent: Literal[True]
+    reason: str = Field("", max_length=REASON_MAX, pattern=TEXT)
+
+
+class RequestFilters(Schema):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["switch", "unbind", "dissociation"] | None = None
+    status: Literal[tuple(AssociationRequest.Status.values)] | None = None
+    cursor: str = Field("", max_length=MAX_CURSOR)
+    limit: int = Field(50, ge=1, le=100)
+
+
+class RequestPage(Page):
+    results: list[RequestOut]
+
+
+# Funds and vouchers -------------------------------------------------------------------------
+AMOUNT = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$"
+# Money as a decimal string ("12.50"): no binary floating point on the way in.
+Amount = Annotated[str, Field(max_length=15, pattern=AMOUNT, description="A decimal string, e.g. \"12.50\".")]
+
+
+class FundsMove(Input):
+    amount: Amount
+    reason: str = Field("", max_length=REASON_MAX, pattern=TEXT)
+
+
+class VoucherIssue(Input):
+    amount: Amount
+    expires_at: datetime = Field(strict=False)
+    reason: str = Field("", max_length=REASON_MAX, pattern=TEXT)
+
+
+class BalanceOut(Schema):
+    balance: Decimal
+    voucher_quota: Decimal
+
+
+class VoucherFilters(Schema):
+    model_config = ConfigDict(extra="forbid")
+    q: str = Field("", max_length=100, pattern=TEXT)
+    status: Literal["unused", "used", "recovered", "expired"] | None = None
+    cursor: str = Field("", max_length=MAX_CURSOR)
+    limit: int = Field(50, ge=1, le=100)
+
+
+class VoucherPage(Page):
+    results: list[VoucherOut]
+
+
+class LedgerPage(Page):
+    results: list[LedgerEntryOut]
+
+
+class CursorLimit(Schema):
+    model_config = ConfigDict(extra="forbid")
     cursor: str = Field("", max_length=MAX_CURSOR)
     limit: int = Field(50, ge=1, le=100)

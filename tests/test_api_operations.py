@@ -1,0 +1,143 @@
+"""API v1's portal operations: customer detail and account check, requests, funds and
+vouchers — each through the portal's services, with its scoping, and refused rules answered
+with their check codes and advice."""
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from customers.models import AssociationRequest, LedgerEntry, Voucher
+from partnercenter import factories as f
+from tests.api_helpers import bearer, code_of, partner_token, post_json
+
+V1 = "/api/v1"
+
+
+@pytest.fixture
+def rich_partner(partner):
+    partner.balance = Decimal("1000.00")
+    partner.voucher_quota = Decimal("500.00")
+    partner.save(update_fields=["balance", "voucher_quota"])
+    return partner
+
+
+@pytest.fixture
+def token(admin_member, rich_partner):
+    return partner_token(admin_member)
+
+
+class TestCustomerDetailAndCheck:
+    def test_the_detail_shows_the_account_association_and_open_request(self, client, token, customer, admin_member):
+        association = customer.associations.get()
+        pending = f.AssociationRequestFactory(association=association, kind="unbind", requested_by=admin_member)
+        body = client.get(f"{V1}/customers/{customer.pk}", **bearer(token)).json()
+        assert body["account_name"] == "cust-one" and body["association"]["own"] is True
+        assert body["association"]["type"] == "reseller"
+        assert body["pending_request"]["id"] == pending.pk and body["pending_request"]["deadline"]
+
+    def test_another_partners_customer_is_404(self, client, token, other_partner):
+        theirs = f.CustomerFactory(account_name="theirs")
+        f.AssociationFactory(partner=other_partner, customer=theirs)
+        for url in (f"{V1}/customers/{theirs.pk}", f"{V1}/customers/{theirs.pk}/checks?action=unbind"):
+            response = client.get(url, **bearer(token))
+            assert response.status_code == 404 and code_of(response) == "not_found"
+
+    def test_the_check_lists_every_check_with_advice_and_the_effects_with_amounts(self, client, token, customer):
+        customer.arrears = Decimal("12.00")
+        customer.allocated_balance = Decimal("30.00")
+        customer.save(update_fields=["arrears", "allocated_balance"])
+        body = client.get(f"{V1}/customers/{customer.pk}/checks", {"action": "unbind"}, **bearer(token)).json()
+        assert body["passed"] is False
+        failed = {c["code"]: c for c in body["checks"] if not c["passed"]}
+        assert "arrears" in failed and failed["arrears"]["advice"] and failed["arrears"]["message"]
+        assert any(c["passed"] for c in body["checks"])
+        assert any("30.00" in effect for effect in body["effects"])
+
+    def test_a_missing_or_unknown_action_is_400(self, client, token, customer):
+        for params in ({}, {"action": "dissociation"}):
+            response = client.get(f"{V1}/customers/{customer.pk}/checks", params, **bearer(token))
+            assert response.status_code == 400 and list(response.json()["errors"]) == ["action"]
+
+
+class TestRequests:
+    def test_an_unbind_is_submitted_listed_and_cancelled(self, client, token, customer):
+        submitted = post_json(client, f"{V1}/customers/{customer.pk}/requests",
+                              {"kind": "unbind", "consent": True, "reason": "Moving on"}, **bearer(token))
+        assert submitted.status_code == 201 and submitted.json()["status"] == "pending"
+        request_id = submitted.json()["id"]
+        listed = client.get(f"{V1}/requests", {"kind": "unbind", "status": "pending"}, **bearer(token)).json()
+        assert [r["id"] for r in listed["results"]] == [request_id]
+        cancelled = post_json(client, f"{V1}/requests/{request_id}/cancel", {"reason": "Changed our mind"},
+                              **bearer(token))
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+    def test_a_failing_check_is_409_with_every_failed_check_and_its_advice(self, client, token, customer):
+        customer.arrears = Decimal("5.00")
+        customer.frozen = True
+        customer.save(update_fields=["arrears", "frozen"])
+        response = post_json(client, f"{V1}/customers/{customer.pk}/requests",
+                             {"kind": "unbind", "consent": True, "reason": "x"}, **bearer(token))
+        assert response.status_code == 409
+        problem = response.json()
+        codes = {c["code"] for c in problem["checks"]}
+        assert {"arrears", "customer.frozen"} <= codes and problem["code"] == "checks_failed"
+        assert all(c["advice"] for c in problem["checks"] if c["code"] == "arrears")
+        assert not AssociationRequest.objects.exists()
+
+    def test_consent_is_required(self, client, token, customer):
+        response = post_json(client, f"{V1}/customers/{customer.pk}/requests",
+                             {"kind": "unbind", "consent": False, "reason": "x"}, **bearer(token))
+        assert response.status_code == 400 and list(response.json()["errors"]) == ["consent"]
+
+    def test_a_customers_dissociation_is_rejected_with_a_reason(self, client, token, customer):
+        dissociation = f.AssociationRequestFactory(
+            association=customer.associations.get(), kind="dissociation", requested_by=customer.user
+        )
+        refused = post_json(client, f"{V1}/requests/{dissociation.pk}/reject", {"reason": "Unpaid invoices"},
+                            **bearer(token))
+        assert refused.status_code == 200 and refused.json()["status"] == "rejected"
+
+    def test_a_customers_dissociation_is_approved(self, client, token, customer):
+        dissociation = f.AssociationRequestFactory(
+            association=customer.associations.get(), kind="dissociation", requested_by=customer.user
+        )
+        approved = post_json(client, f"{V1}/requests/{dissociation.pk}/approve", {"consent": True}, **bearer(token))
+        assert approved.status_code == 200 and approved.json()["status"] == "approved"
+
+
+class TestFunds:
+    def test_an_allocation_retried_with_its_key_moves_money_once(self, client, token, customer, rich_partner):
+        url = f"{V1}/customers/{customer.pk}/funds/allocate"
+        first = post_json(client, url, {"amount": "25.50"}, HTTP_IDEMPOTENCY_KEY="alloc-1", **bearer(token))
+        again = post_json(client, url, {"amount": "25.50"}, HTTP_IDEMPOTENCY_KEY="alloc-1", **bearer(token))
+        assert first.status_code == again.status_code == 201 and first.json() == again.json()
+        assert LedgerEntry.objects.filter(kind="allocation").count() == 1
+        balance = client.get(f"{V1}/balance", **bearer(token)).json()
+        assert Decimal(balance["balance"]) == Decimal("974.50")
+        customer.refresh_from_db()
+        assert customer.allocated_balance == Decimal("25.50")
+        ledger = client.get(f"{V1}/ledger", **bearer(token)).json()["results"]
+        assert [Decimal(e["amount"]) for e in ledger] == [Decimal("25.50")]
+
+    def test_recovering_more_than_was_allocated_is_a_refused_rule(self, client, token, customer):
+        response = post_json(client, f"{V1}/customers/{customer.pk}/funds/recover", {"amount": "10"},
+                             **bearer(token))
+        assert response.status_code == 409 and response.json()["checks"]
+        assert not LedgerEntry.objects.exists()
+
+    def test_an_amount_with_three_decimals_is_400(self, client, token, customer):
+        response = post_json(client, f"{V1}/customers/{customer.pk}/funds/allocate", {"amount": "1.005"},
+                             **bearer(token))
+        assert response.status_code == 400 and list(response.json()["errors"]) == ["amount"]
+
+    def test_a_voucher_is_issued_listed_and_recovered(self, client, token, customer):
+        expires = (timezone.now() + timedelta(days=30)).isoformat()
+        issued = post_json(client, f"{V1}/customers/{customer.pk}/vouchers", {"amount": "20", "expires_at": expires},
+                           **bearer(token))
+        assert issued.status_code == 201 and issued.json()["status"] == "unused"
+        listed = client.get(f"{V1}/vouchers", {"status": "unused"}, **bearer(token)).json()["results"]
+        assert [v["id"] for v in listed] == [issued.json()["id"]]
+        recovered = post_json(client, f"{V1}/vouchers/{issued.json()['id']}/recover", {}, **bearer(token))
+        assert recovered.status_code == 200 and recovered.json()["status"] == "recovered"
+        assert Voucher.objects.get().status == "recovered"
