@@ -29,6 +29,7 @@ from partnercenter import factories as f
 V1 = "/api/v1"
 USE_API = "organization.use_api"
 VIEW = "customers.view_customer"
+INVITE = "customers.invite_customers"
 
 
 class World:
@@ -74,6 +75,11 @@ class World:
         return self._once(("voucher", customer.pk), lambda: Voucher.objects.create(
             partner=partner, customer=customer, amount=Decimal("5.00"), expires_at=timezone.now() + timedelta(days=9),
             issued_by=self.admin))
+
+    def invitation(self, customer):
+        partner = self.partner if customer == self.customer else self.other_partner
+        creator = self.admin if customer == self.customer else f.MemberFactory(partner=self.other_partner)
+        return self._once(("invitation", customer.pk), lambda: f.InvitationFactory(partner=partner, created_by=creator))
 
     def member_with(self, perms):
         self._count += 1
@@ -144,6 +150,14 @@ OPERATIONS: dict[str, Op] = {
     "listVouchers": Op("GET", lambda w, c: f"{V1}/vouchers", (VIEW,)),
     "recoverVoucher": Op("POST", lambda w, c: f"{V1}/vouchers/{w.voucher(c).pk}/recover",
                          ("customers.issue_vouchers",), object=True, body=lambda w, c: {}),
+    "createInvitation": Op("POST", lambda w, c: f"{V1}/invitations", (INVITE,),
+                           body=lambda w, c: {"email": "new@invite.example.com", "type": "reseller"}),
+    "listInvitations": Op("GET", lambda w, c: f"{V1}/invitations", (INVITE,)),
+    "resendInvitation": Op("POST", lambda w, c: f"{V1}/invitations/{w.invitation(c).pk}/resend", (INVITE,),
+                           object=True, body=lambda w, c: {"email": "again@invite.example.com"}),
+    "revokeInvitation": Op("POST", lambda w, c: f"{V1}/invitations/{w.invitation(c).pk}/revoke", (INVITE,),
+                           object=True, body=lambda w, c: {}),
+    "listPublicLinks": Op("GET", lambda w, c: f"{V1}/public-links", (INVITE,)),
 }
 
 

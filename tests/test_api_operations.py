@@ -141,3 +141,32 @@ class TestFunds:
         recovered = post_json(client, f"{V1}/vouchers/{issued.json()['id']}/recover", {}, **bearer(token))
         assert recovered.status_code == 200 and recovered.json()["status"] == "recovered"
         assert Voucher.objects.get().status == "recovered"
+
+
+class TestInvitations:
+    def test_an_invitation_is_sent_listed_resent_to_a_changed_email_and_revoked(
+        self, client, token, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            sent = post_json(client, f"{V1}/invitations", {"email": "lead@example.com", "type": "reseller"},
+                             **bearer(token))
+        assert sent.status_code == 201 and sent.json()["status"] == "sent" and sent.json()["link"]
+        assert len(mailoutbox) == 1
+        listed = client.get(f"{V1}/invitations", {"q": "lead@"}, **bearer(token)).json()["results"]
+        assert [i["id"] for i in listed] == [sent.json()["id"]]
+        resent = post_json(client, f"{V1}/invitations/{sent.json()['id']}/resend", {"email": "lead2@example.com"},
+                           **bearer(token))
+        assert resent.status_code == 201 and resent.json()["email"] == "lead2@example.com"
+        revoked = post_json(client, f"{V1}/invitations/{resent.json()['id']}/revoke", {}, **bearer(token))
+        assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+
+    def test_a_second_open_invitation_to_one_email_is_a_refused_rule(self, client, token):
+        post_json(client, f"{V1}/invitations", {"email": "dup@example.com", "type": "referral"}, **bearer(token))
+        again = post_json(client, f"{V1}/invitations", {"email": "dup@example.com", "type": "referral"},
+                          **bearer(token))
+        assert again.status_code == 409 and again.json()["checks"]
+
+    def test_the_public_links_name_both_types(self, client, token):
+        links = client.get(f"{V1}/public-links", **bearer(token)).json()
+        assert {link["type"] for link in links} == {"referral", "reseller"}
+        assert all(link["url"].startswith("http://testserver/account-center/join/") for link in links)

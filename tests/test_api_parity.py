@@ -36,9 +36,6 @@ NOT_IN_API = {
     "customers.invitations.customer_sign_up": "the customer's own sign-up, no token",
 }
 PENDING = {
-    "customers.invitations.invitation_send": "invitations: create",
-    "customers.invitations.invitation_resend": "invitations: re-send",
-    "customers.invitations.invitation_revoke": "invitations: revoke",
     "customers.invitations.invitation_accept": "customer token: accept an invitation",
     "customers.invitations.invitation_decline": "customer token: decline an invitation",
     "customers.invitations.public_link_accept": "customer token: accept the public link",

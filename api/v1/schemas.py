@@ -337,3 +337,45 @@ class CursorLimit(Schema):
     model_config = ConfigDict(extra="forbid")
     cursor: str = Field("", max_length=MAX_CURSOR)
     limit: int = Field(50, ge=1, le=100)
+
+
+# Invitations ----------------------------------------------------------------------------------
+class InvitationIn(Input):
+    email: str = Field(max_length=254, pattern=EMAIL)
+    name: str = Field("", max_length=200, pattern=r"^([^\x00-\x20\x7f][^\x00-\x1f\x7f]{0,199})?$")
+    type: Literal["referral", "reseller"]
+    language: Literal["en", "zh-hans"] | None = Field(None, description="Of the e-mail; the caller's by default.")
+
+
+class InvitationResendIn(Input):
+    email: str = Field(max_length=254, pattern=EMAIL)
+    name: str = Field("", max_length=200, pattern=r"^([^\x00-\x20\x7f][^\x00-\x1f\x7f]{0,199})?$")
+    language: Literal["en", "zh-hans"] | None = None
+
+
+class InvitationOut(Schema):
+    id: int
+    email: str
+    name: str
+    type: str
+    status: str = Field(description="A sent invitation past its expiry is expired.")
+    sent_at: datetime
+    expires_at: datetime
+    link: str | None = Field(description="The link the e-mail carries, while the invitation is open.")
+
+
+class InvitationFilters(Schema):
+    model_config = ConfigDict(extra="forbid")
+    q: str = Field("", max_length=100, pattern=TEXT)
+    status: Literal["sent", "accepted", "declined", "expired", "revoked"] | None = None
+    cursor: str = Field("", max_length=MAX_CURSOR)
+    limit: int = Field(50, ge=1, le=100)
+
+
+class InvitationPage(Page):
+    results: list[InvitationOut]
+
+
+class PublicLinkOut(Schema):
+    type: Literal["referral", "reseller"]
+    url: str
