@@ -76,6 +76,13 @@ class World:
             partner=partner, customer=customer, amount=Decimal("5.00"), expires_at=timezone.now() + timedelta(days=9),
             issued_by=self.admin))
 
+    def foreign_switch(self, customer):
+        """A pending switch on the customer's association started by a member of another
+        partner (the one that would take the customer over): the customer may answer it."""
+        return self._once(("switch", customer.pk), lambda: f.AssociationRequestFactory(
+            association=self.association(customer), kind="switch",
+            requested_by=f.MemberFactory(partner=self.other_partner)))
+
     def invitation(self, customer):
         partner = self.partner if customer == self.customer else self.other_partner
         creator = self.admin if customer == self.customer else f.MemberFactory(partner=self.other_partner)
@@ -92,8 +99,8 @@ class World:
     def token(self, member) -> dict:
         return {"HTTP_AUTHORIZATION": f"Bearer {api_services.partner_token_create(member=member)[1]}"}
 
-    def customer_token(self, role="readonly") -> dict:
-        partner_token, _raw = api_services.partner_token_create(member=self.admin)
+    def customer_token(self, role="readonly", member=None) -> dict:
+        partner_token, _raw = api_services.partner_token_create(member=member or self.admin)
         _token, raw = api_services.customer_token_create(partner_token=partner_token, customer=self.customer, role=role)
         return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
@@ -109,6 +116,9 @@ class Op:
     public: bool = False
     # A customer token may use it too.
     customer_token: bool = False
+    # Only a customer token (te_admin where it acts) may use it.
+    customer_only: bool = False
+    te_admin: bool = False
 
 
 def customer_path(suffix=""):
@@ -158,6 +168,18 @@ OPERATIONS: dict[str, Op] = {
     "revokeInvitation": Op("POST", lambda w, c: f"{V1}/invitations/{w.invitation(c).pk}/revoke", (INVITE,),
                            object=True, body=lambda w, c: {}),
     "listPublicLinks": Op("GET", lambda w, c: f"{V1}/public-links", (INVITE,)),
+    "getMyAccount": Op("GET", lambda w, c: f"{V1}/me", customer_only=True),
+    "listMyVouchers": Op("GET", lambda w, c: f"{V1}/me/vouchers", customer_only=True),
+    "listMyRecords": Op("GET", lambda w, c: f"{V1}/me/records", customer_only=True),
+    "listMyRequests": Op("GET", lambda w, c: f"{V1}/me/requests", customer_only=True),
+    "agreeToRequest": Op("POST", lambda w, c: f"{V1}/me/requests/{w.foreign_switch(c).pk}/agree", customer_only=True,
+                         te_admin=True, body=lambda w, c: {"consent": True}),
+    "rejectRequestAsCustomer": Op("POST", lambda w, c: f"{V1}/me/requests/{w.foreign_switch(c).pk}/reject",
+                                  customer_only=True, te_admin=True, body=lambda w, c: {"reason": "no"}),
+    "cancelRequestAsCustomer": Op("POST", lambda w, c: f"{V1}/me/requests/{w.dissociation(c).pk}/cancel",
+                                  customer_only=True, te_admin=True, body=lambda w, c: {}),
+    "requestDissociation": Op("POST", lambda w, c: f"{V1}/me/dissociation", customer_only=True, te_admin=True,
+                              body=lambda w, c: {"reason": "leaving"}),
 }
 
 
@@ -197,9 +219,11 @@ def send(client, op: Op, w, customer, headers):
 
 
 SECURED = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if not op.public]
+CUSTOMER_ONLY = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if op.customer_only]
+TE_ADMIN = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if op.te_admin]
 OBJECTS = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if op.object]
 PARTNER_ONLY = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items()
-                if not op.public and not op.customer_token]
+                if not op.public and not op.customer_token and not op.customer_only]
 WITH_PERMS = [pytest.param(name, op, perm, id=f"{name}-{perm}") for name, op in OPERATIONS.items()
               for perm in (USE_API, *op.perms) if not op.public]
 
@@ -221,17 +245,21 @@ def test_another_partners_object_is_404(world, name, op):
     assert response.status_code == 404, response.content
 
 
+def token_for(world, op, member, role="te_admin"):
+    return world.customer_token(role, member=member) if op.customer_only else world.token(member)
+
+
 @pytest.mark.parametrize("name, op, perm", WITH_PERMS)
 def test_a_token_lacking_one_required_permission_gets_403(world, name, op, perm):
     member = world.member_with([p for p in ALL_PORTAL_PERMISSIONS if p != perm])
-    response = send(Client(), op, world, world.customer, world.token(member))
+    response = send(Client(), op, world, world.customer, token_for(world, op, member))
     assert response.status_code == 403 and response.json()["code"] == "permission_denied"
 
 
 @pytest.mark.parametrize("name, op", SECURED)
 def test_a_token_holding_exactly_the_required_permissions_is_let_through(world, name, op):
     member = world.member_with([USE_API, *op.perms])
-    response = send(Client(), op, world, world.customer, world.token(member))
+    response = send(Client(), op, world, world.customer, token_for(world, op, member))
     assert response.status_code not in (401, 403), response.content
 
 
@@ -239,3 +267,15 @@ def test_a_token_holding_exactly_the_required_permissions_is_let_through(world, 
 def test_a_readonly_customer_token_gets_403_on_partner_operations(world, name, op):
     response = send(Client(), op, world, world.customer, world.customer_token("readonly"))
     assert response.status_code == 403 and response.json()["code"] in ("partner_token_required", "readonly_token")
+
+
+@pytest.mark.parametrize("name, op", CUSTOMER_ONLY)
+def test_a_partner_token_gets_403_on_customer_token_operations(world, name, op):
+    response = send(Client(), op, world, world.customer, world.token(world.admin))
+    assert response.status_code == 403 and response.json()["code"] == "customer_token_required"
+
+
+@pytest.mark.parametrize("name, op", TE_ADMIN)
+def test_a_readonly_customer_token_cannot_act_as_the_customer(world, name, op):
+    response = send(Client(), op, world, world.customer, world.customer_token("readonly"))
+    assert response.status_code == 403 and response.json()["code"] == "readonly_token"

@@ -170,3 +170,43 @@ class TestInvitations:
         links = client.get(f"{V1}/public-links", **bearer(token)).json()
         assert {link["type"] for link in links} == {"referral", "reseller"}
         assert all(link["url"].startswith("http://testserver/account-center/join/") for link in links)
+
+
+class TestCustomerToken:
+    @pytest.fixture
+    def te_admin(self, admin_member, customer):
+        from api import services
+
+        partner_token, _raw = services.partner_token_create(member=admin_member)
+        return services.customer_token_create(partner_token=partner_token, customer=customer, role="te_admin")[1]
+
+    def test_it_reads_the_customers_own_account_vouchers_records_and_requests(self, client, te_admin, customer):
+        me = client.get(f"{V1}/me", **bearer(te_admin)).json()
+        assert me["customer"]["account_name"] == "cust-one" and me["association"]["own"] is True
+        for url in ("/me/vouchers", "/me/records", "/me/requests"):
+            assert client.get(V1 + url, **bearer(te_admin)).status_code == 200
+        records = client.get(f"{V1}/me/records", **bearer(te_admin)).json()["results"]
+        assert any(r["event"] == "api.token_exchanged" or r["customer_id"] == customer.pk for r in records)
+
+    def test_the_minting_partner_cannot_agree_to_its_own_unbind_through_the_token(
+        self, client, te_admin, customer, admin_member
+    ):
+        unbind = f.AssociationRequestFactory(association=customer.associations.get(), kind="unbind",
+                                             requested_by=admin_member)
+        for action, body in (("agree", {"consent": True}), ("reject", {"reason": "no"})):
+            response = post_json(client, f"{V1}/me/requests/{unbind.pk}/{action}", body, **bearer(te_admin))
+            assert response.status_code == 403 and code_of(response) == "permission_denied"
+        unbind.refresh_from_db()
+        assert unbind.status == "pending"
+
+    def test_it_agrees_as_the_customer_to_another_partners_switch(self, client, te_admin, customer, other_partner):
+        switch = f.AssociationRequestFactory(association=customer.associations.get(), kind="switch",
+                                             requested_by=f.MemberFactory(partner=other_partner))
+        response = post_json(client, f"{V1}/me/requests/{switch.pk}/reject", {"reason": "Staying"}, **bearer(te_admin))
+        assert response.status_code == 200 and response.json()["status"] == "rejected"
+
+    def test_it_asks_for_a_dissociation_as_the_customer_and_cancels_it(self, client, te_admin):
+        asked = post_json(client, f"{V1}/me/dissociation", {"reason": "Leaving"}, **bearer(te_admin))
+        assert asked.status_code == 201 and asked.json()["kind"] == "dissociation"
+        cancelled = post_json(client, f"{V1}/me/requests/{asked.json()['id']}/cancel", {}, **bearer(te_admin))
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"

@@ -40,8 +40,6 @@ PENDING = {
     "customers.invitations.invitation_decline": "customer token: decline an invitation",
     "customers.invitations.public_link_accept": "customer token: accept the public link",
     "customers.invitations.project_register": "project registration",
-    "customers.requests.request_confirm": "customer token (te_admin): agree to a request",
-    "customers.requests.request_submit_dissociation": "customer token (te_admin): ask for a dissociation",
     "organization.services.customer_manager_assign": "assign customer managers",
     "api.services.api_key_revoke": "the caller's API keys: revoke",
 }

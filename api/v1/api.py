@@ -53,9 +53,9 @@ problems.install(api, pattern_messages)
 
 
 def _register_routers() -> None:
-    from api.v1 import customers, funds, invitations, requests, tokens
+    from api.v1 import customers, funds, invitations, me, requests, tokens
 
-    for module in (tokens, customers, requests, funds, invitations):
+    for module in (tokens, customers, requests, funds, invitations, me):
         api.add_router("", module.router)
 
 

@@ -1,7 +1,7 @@
 """Pydantic schemas of API v1: what the OpenAPI document publishes and what every request is
 validated against. Input is strict (no "1" for 1, no true for 1), refuses unknown fields, and
 every string has a maximum length."""
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -379,3 +379,61 @@ class InvitationPage(Page):
 class PublicLinkOut(Schema):
     type: Literal["referral", "reseller"]
     url: str
+
+
+# Customer token: the customer's own account --------------------------------------------------
+class MyAccountOut(Schema):
+    customer: CustomerRef
+    association: AssociationOut | None
+    cash_balance: Decimal
+    cash_withdraw_only: bool
+    allocated_balance: Decimal
+    arrears: Decimal
+    frozen: bool
+
+
+class MyVoucherOut(Schema):
+    id: int
+    partner: PartnerOut
+    amount: Decimal
+    status: str
+    expires_at: datetime
+    issued_at: datetime
+
+
+class RecordOut(Schema):
+    id: int
+    created_at: datetime
+    event: str
+    category: str
+    customer_id: int | None
+    actor_kind: str
+    actor_name: str
+    reason: str
+
+
+class RecordPage(Page):
+    results: list[RecordOut]
+
+
+class RecordDetailOut(RecordOut):
+    partner_id: int | None
+    association_id: int | None
+    association_request_id: int | None
+    request_id: str
+    before: dict
+    after: dict
+
+
+class RecordFilters(Schema):
+    model_config = ConfigDict(extra="forbid")
+    tab: Literal["mine", "resellers"] = "mine"
+    event: str = Field("", max_length=60, pattern=r"^[a-z0-9_.]*$")
+    category: str = Field("", max_length=20, pattern=r"^[a-z0-9_]*$")
+    customer: str = Field("", max_length=100, pattern=TEXT)
+    actor: str = Field("", max_length=150, pattern=TEXT)
+    actor_kind: str = Field("", max_length=10, pattern=r"^[a-z_]*$")
+    date_from: date | None = None
+    date_to: date | None = None
+    cursor: str = Field("", max_length=MAX_CURSOR)
+    limit: int = Field(50, ge=1, le=100)
