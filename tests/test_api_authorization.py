@@ -46,6 +46,7 @@ class World:
         self.foreign = self._customer(self.other_partner, "foreign-cust")
         self._made = {}
         self._count = 0
+        self.caller = self.admin
 
     @staticmethod
     def _customer(partner, account_name):
@@ -83,6 +84,25 @@ class World:
             association=self.association(customer), kind="switch",
             requested_by=f.MemberFactory(partner=self.other_partner)))
 
+    def record(self, customer):
+        partner = self.partner if customer == self.customer else self.other_partner
+        return self._once(("record", customer.pk), lambda: f.OperationRecordFactory(partner=partner, customer=customer))
+
+    def api_key(self, customer):
+        """A key of the own administrator, or of the other partner's member. The caller's own
+        keys only: a key made by another member of one's partner is a 404 too."""
+        if customer == self.customer:
+            return self._once(("key", customer.pk), lambda: self.own_key())
+        return self._once(("key", customer.pk), lambda: api_services.api_key_create(
+            actor=f.MemberFactory(partner=self.other_partner), name="theirs")[0])
+
+    def own_key(self):
+        from api.auth import digest
+        from api.models import ApiKey
+
+        return ApiKey.objects.create(partner=self.partner, created_by=self.caller, name="own", prefix="pck_x",
+                                     key_hash=digest(str(self._count) + "key"))
+
     def invitation(self, customer):
         partner = self.partner if customer == self.customer else self.other_partner
         creator = self.admin if customer == self.customer else f.MemberFactory(partner=self.other_partner)
@@ -97,6 +117,7 @@ class World:
         return f.MemberFactory(partner=self.partner, member_name=f"persona{self._count}", roles=[role])
 
     def token(self, member) -> dict:
+        self.caller = member
         return {"HTTP_AUTHORIZATION": f"Bearer {api_services.partner_token_create(member=member)[1]}"}
 
     def customer_token(self, role="readonly", member=None) -> dict:
@@ -168,6 +189,16 @@ OPERATIONS: dict[str, Op] = {
     "revokeInvitation": Op("POST", lambda w, c: f"{V1}/invitations/{w.invitation(c).pk}/revoke", (INVITE,),
                            object=True, body=lambda w, c: {}),
     "listPublicLinks": Op("GET", lambda w, c: f"{V1}/public-links", (INVITE,)),
+    "listRecords": Op("GET", lambda w, c: f"{V1}/records", ("audit.view_operationrecord",)),
+    "exportRecords": Op("GET", lambda w, c: f"{V1}/records/export",
+                        ("audit.view_operationrecord", "audit.export_records")),
+    "getRecord": Op("GET", lambda w, c: f"{V1}/records/{w.record(c).pk}", ("audit.view_operationrecord",),
+                    object=True),
+    "listMembers": Op("GET", lambda w, c: f"{V1}/members", ("organization.manage_members",)),
+    "listRoles": Op("GET", lambda w, c: f"{V1}/roles", ("organization.manage_roles",)),
+    "listMyApiKeys": Op("GET", lambda w, c: f"{V1}/api-keys"),
+    "revokeMyApiKey": Op("POST", lambda w, c: f"{V1}/api-keys/{w.api_key(c).pk}/revoke", object=True,
+                         body=lambda w, c: {}),
     "getMyAccount": Op("GET", lambda w, c: f"{V1}/me", customer_only=True),
     "listMyVouchers": Op("GET", lambda w, c: f"{V1}/me/vouchers", customer_only=True),
     "listMyRecords": Op("GET", lambda w, c: f"{V1}/me/records", customer_only=True),

@@ -210,3 +210,36 @@ class TestCustomerToken:
         assert asked.status_code == 201 and asked.json()["kind"] == "dissociation"
         cancelled = post_json(client, f"{V1}/me/requests/{asked.json()['id']}/cancel", {}, **bearer(te_admin))
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+class TestRecordsAndOrganization:
+    def test_records_are_listed_with_the_portals_filters_and_exported_exactly(self, client, token, partner, customer):
+        other = f.CustomerFactory(account_name="other-cust")
+        f.OperationRecordFactory(partner=partner, customer=customer, event="association.created")
+        f.OperationRecordFactory(partner=partner, customer=other, event="association.created")
+        listed = client.get(f"{V1}/records", {"customer": "cust-one"}, **bearer(token)).json()["results"]
+        assert {r["customer_id"] for r in listed} == {customer.pk}
+        export = client.get(f"{V1}/records/export", {"customer": "cust-one"}, **bearer(token))
+        assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
+        rows = b"".join(export.streaming_content).decode("utf-8-sig").strip().splitlines()
+        assert len(rows) == 1 + len(listed)
+        detail = client.get(f"{V1}/records/{listed[0]['id']}", **bearer(token)).json()
+        assert detail["customer_id"] == customer.pk and "before" in detail
+
+    def test_an_end_date_before_the_start_is_400_as_on_the_records_page(self, client, token):
+        response = client.get(f"{V1}/records", {"date_from": "2026-02-02", "date_to": "2026-02-01"}, **bearer(token))
+        assert response.status_code == 400 and list(response.json()["errors"]) == ["date_to"]
+
+    def test_members_roles_and_the_callers_own_keys(self, client, token, admin_member, viewer):
+        from api import services
+
+        members = client.get(f"{V1}/members", **bearer(token)).json()
+        assert {m["member_name"] for m in members} >= {"admin", "viewer"}
+        roles = client.get(f"{V1}/roles", **bearer(token)).json()
+        assert any("customers.view_customer" in r["permissions"] for r in roles)
+        mine, _raw = services.api_key_create(actor=admin_member, name="mine")
+        services.api_key_create(actor=viewer, name="theirs")
+        keys = client.get(f"{V1}/api-keys", **bearer(token)).json()
+        assert [k["name"] for k in keys] == ["mine"]
+        revoked = post_json(client, f"{V1}/api-keys/{mine.pk}/revoke", {}, **bearer(token))
+        assert revoked.status_code == 200 and revoked.json()["revoked_at"]

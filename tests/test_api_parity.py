@@ -41,7 +41,6 @@ PENDING = {
     "customers.invitations.public_link_accept": "customer token: accept the public link",
     "customers.invitations.project_register": "project registration",
     "organization.services.customer_manager_assign": "assign customer managers",
-    "api.services.api_key_revoke": "the caller's API keys: revoke",
 }
 
 

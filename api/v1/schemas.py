@@ -10,6 +10,7 @@ from ninja import Field, Schema
 from pydantic import BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
+from audit.events import ActorKind, Category, Event
 from customers.models import AssociationRequest
 from customers.request_forms import REASON_MAX_LENGTH as REASON_MAX
 
@@ -425,15 +426,49 @@ class RecordDetailOut(RecordOut):
     after: dict
 
 
-class RecordFilters(Schema):
+class RecordExportFilters(Schema):
+    """The records list's filters; the export is every row they select."""
+
     model_config = ConfigDict(extra="forbid")
     tab: Literal["mine", "resellers"] = "mine"
-    event: str = Field("", max_length=60, pattern=r"^[a-z0-9_.]*$")
-    category: str = Field("", max_length=20, pattern=r"^[a-z0-9_]*$")
-    customer: str = Field("", max_length=100, pattern=TEXT)
+    event: Literal[tuple(Event.values)] | None = None
+    category: Literal[tuple(Category.values)] | None = None
+    customer: str = Field("", max_length=100, pattern=TEXT, description="Account name (exact) or part of a name.")
     actor: str = Field("", max_length=150, pattern=TEXT)
-    actor_kind: str = Field("", max_length=10, pattern=r"^[a-z_]*$")
+    actor_kind: Literal[tuple(ActorKind.values)] | None = None
     date_from: date | None = None
     date_to: date | None = None
+
+
+class RecordFilters(RecordExportFilters):
     cursor: str = Field("", max_length=MAX_CURSOR)
     limit: int = Field(50, ge=1, le=100)
+
+
+# Organization ------------------------------------------------------------------------------------
+class RoleOut(Schema):
+    id: int
+    name: str
+    description: str
+    builtin: str
+    permissions: list[str]
+
+
+class MemberOut(Schema):
+    id: int
+    member_name: str
+    display_name: str
+    email: str
+    is_active: bool
+    is_partner_admin: bool
+    roles: list[int]
+    supervisor_id: int | None
+
+
+class ApiKeyOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
