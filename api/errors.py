@@ -1,11 +1,9 @@
-"""Every API error is JSON with a stable code (SPEC R28): ``{"error": {"code", "message",
-"fields"?}}``. Integrations branch on the code; the message is for people, in the caller's
+"""Every API error has a stable code (SPEC R28); api.v1.problems answers it as RFC 9457
+problem details. Integrations branch on the code; the message is for people, in the caller's
 language (Accept-Language)."""
-from django.core.serializers.json import DjangoJSONEncoder
-from django.http import JsonResponse
 from django.utils.translation import gettext as _
 
-# The code catalogue, by HTTP status. The OpenAPI schema lists exactly these per response.
+# The code catalogue, by HTTP status. The OpenAPI document lists these per response.
 CODES = {
     400: ["invalid_json", "validation_failed", "invalid_idempotency_key"],
     401: ["not_authenticated", "token_invalid", "token_expired", "token_revoked", "invalid_credentials"],
@@ -35,24 +33,6 @@ class ApiError(Exception):
         self.checks = checks
         self.headers = headers or {}
 
-    def response(self) -> JsonResponse:
-        error = {"code": self.code, "message": self.message}
-        if self.fields:
-            error["fields"] = self.fields
-        response = json_response({"error": error}, status=self.status)
-        for name, value in self.headers.items():
-            response[name] = value
-        return response
-
-
-def json_response(data, *, status: int = 200) -> JsonResponse:
-    response = JsonResponse(
-        data, status=status, encoder=DjangoJSONEncoder, safe=False, json_dumps_params={"ensure_ascii": False}
-    )
-    # Tokens and customer data must not sit in shared or browser caches.
-    response["Cache-Control"] = "no-store"
-    return response
-
 
 def not_authenticated() -> ApiError:
     return ApiError(
@@ -69,13 +49,3 @@ def unauthorized(code: str, message: str) -> ApiError:
 
 def permission_denied() -> ApiError:
     return ApiError(403, "permission_denied", _("Your role does not allow this. Ask your partner administrator."))
-
-
-def method_not_allowed(allowed: list[str]) -> JsonResponse:
-    error = ApiError(
-        405,
-        "method_not_allowed",
-        _("This address accepts %(methods)s only.") % {"methods": ", ".join(allowed)},
-        headers={"Allow": ", ".join(allowed)},
-    )
-    return error.response()

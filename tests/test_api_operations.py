@@ -243,3 +243,14 @@ class TestRecordsAndOrganization:
         assert [k["name"] for k in keys] == ["mine"]
         revoked = post_json(client, f"{V1}/api-keys/{mine.pk}/revoke", {}, **bearer(token))
         assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+
+
+def test_customers_get_a_customer_manager_through_the_portals_service(client, token, customer, manager):
+    response = post_json(client, f"{V1}/customer-managers", {"customer_ids": [customer.pk], "manager_id": manager.pk},
+                         **bearer(token))
+    assert response.status_code == 200 and response.json() == {"changed": 1}
+    customer.refresh_from_db()
+    assert customer.manager_id == manager.pk
+    not_a_manager = post_json(client, f"{V1}/customer-managers",
+                              {"customer_ids": [customer.pk], "manager_id": 999999}, **bearer(token))
+    assert not_a_manager.status_code == 400 and list(not_a_manager.json()["errors"]) == ["manager_id"]

@@ -40,7 +40,6 @@ PENDING = {
     "customers.invitations.invitation_decline": "customer token: decline an invitation",
     "customers.invitations.public_link_accept": "customer token: accept the public link",
     "customers.invitations.project_register": "project registration",
-    "organization.services.customer_manager_assign": "assign customer managers",
 }
 
 

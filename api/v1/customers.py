@@ -19,6 +19,8 @@ from api.v1.schemas import (
     CustomerOut,
     CustomerPage,
     CustomerRegistration,
+    ManagerAssignIn,
+    ManagerAssignOut,
 )
 from customers.checks import run_checks
 from customers.funds_selectors import customer_funds_for_member
@@ -245,3 +247,35 @@ def get_account_check(request, action: Literal["switch", "unbind"], customer_id:
         "allocated_balance": association.customer.allocated_balance,
         "cash_balance": association.customer.cash_balance,
     }
+
+
+@router.post(
+    "/customer-managers",
+    response=ManagerAssignOut,
+    auth=auth.partner("customers.view_customer", "organization.manage_members"),
+    operation_id="assignCustomerManager",
+    summary="Give customers a customer manager (or none)",
+    description="All or nothing: if any customer is no longer yours to manage, nothing changes (409).",
+    openapi_extra=problems_of(idempotent=True),
+)
+@idempotent
+def assign_customer_manager(request, data: ManagerAssignIn):
+    from django.utils.datastructures import MultiValueDict
+
+    from api.v1.problems import validation_failed
+    from organization.member_forms import CustomerManagerAssignForm
+    from organization.services import customer_manager_assign
+
+    member = request.auth.member
+    form = CustomerManagerAssignForm(
+        MultiValueDict({"customers": [str(i) for i in data.customer_ids],
+                        "manager": [str(data.manager_id) if data.manager_id else ""]}),
+        actor=member,
+    )
+    if not form.is_valid():
+        names = {"customers": "customer_ids", "manager": "manager_id"}
+        raise validation_failed({names.get(k, k): list(v) for k, v in form.errors.items()})
+    changed = customer_manager_assign(
+        actor=member, customer_ids=form.cleaned_data["customers"], manager=form.cleaned_data["manager"]
+    )
+    return {"changed": changed}

@@ -472,3 +472,12 @@ class ApiKeyOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+class ManagerAssignIn(Input):
+    customer_ids: list[BodyId] = Field(min_length=1, max_length=500)
+    manager_id: BodyId | None = Field(description="A member holding a customer-manager role; null for none.")
+
+
+class ManagerAssignOut(Schema):
+    changed: int
