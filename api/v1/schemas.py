@@ -1,7 +1,7 @@
 """Pydantic schemas of API v1: what the OpenAPI document publishes and what every request is
 validated against. Input is strict (no "1" for 1, no true for 1), refuses unknown fields, and
 every string has a maximum length."""
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -26,6 +26,7 @@ TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 CLIENT_ID = r"^[A-Za-z0-9._:-]{1,128}$"
 MAX_ID = 9223372036854775807
 MAX_CURSOR = 512
+ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 def pattern_messages() -> dict[str, str]:
@@ -436,8 +437,9 @@ class RecordExportFilters(Schema):
     customer: str = Field("", max_length=100, pattern=TEXT, description="Account name (exact) or part of a name.")
     actor: str = Field("", max_length=150, pattern=TEXT)
     actor_kind: Literal[tuple(ActorKind.values)] | None = None
-    date_from: date | None = None
-    date_to: date | None = None
+    # ISO dates only (pydantic would also take a Unix time); the portal's form parses them.
+    date_from: str | None = Field(None, max_length=10, pattern=ISO_DATE, json_schema_extra={"format": "date"})
+    date_to: str | None = Field(None, max_length=10, pattern=ISO_DATE, json_schema_extra={"format": "date"})
 
 
 class RecordFilters(RecordExportFilters):
