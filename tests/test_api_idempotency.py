@@ -120,3 +120,40 @@ def test_simultaneous_requests_with_one_key_run_the_operation_once(settings):
     assert Customer.objects.filter(account_name="idem-race").count() == 1
     retry = post_json(Client(), CUSTOMERS, registration("race"), **bearer(token), **key("race-key"))
     assert retry.status_code == 201 and retry.json() == bodies[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_allocations_with_one_key_move_the_money_once():
+    from decimal import Decimal
+
+    from customers.models import LedgerEntry
+
+    partner = f.PartnerFactory(account_name="idem-funds", balance=Decimal("100.00"))
+    token = partner_token(f.MemberFactory(partner=partner, member_name="admin", roles=["system_admin"]))
+    customer = f.CustomerFactory(account_name="idem-funds-cust")
+    f.AssociationFactory(partner=partner, customer=customer, type="reseller")
+    url = f"/api/v1/customers/{customer.pk}/funds/allocate"
+    statuses = []
+    barrier = threading.Barrier(5)
+
+    def allocate(_i):
+        try:
+            barrier.wait(5)
+            response = post_json(Client(), url, {"amount": "10.00"}, **bearer(token), **key("money-key"))
+            statuses.append((response.status_code, response.json().get("code")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=allocate, args=(i,)) for i in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(statuses) == 5
+    assert set(statuses) <= {(201, None), (409, "idempotency_key_in_use")} and (201, None) in statuses
+    assert LedgerEntry.objects.filter(kind="allocation").count() == 1
+    partner.refresh_from_db()
+    assert partner.balance == Decimal("90.00")
+    retry = post_json(Client(), url, {"amount": "10.00"}, **bearer(token), **key("money-key"))
+    assert retry.status_code == 201 and LedgerEntry.objects.filter(kind="allocation").count() == 1

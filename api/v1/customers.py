@@ -262,7 +262,6 @@ def get_account_check(request, action: Literal["switch", "unbind"], customer_id:
 def assign_customer_manager(request, data: ManagerAssignIn):
     from django.utils.datastructures import MultiValueDict
 
-    from api.v1.problems import validation_failed
     from organization.member_forms import CustomerManagerAssignForm
     from organization.services import customer_manager_assign
 
@@ -273,8 +272,11 @@ def assign_customer_manager(request, data: ManagerAssignIn):
         actor=member,
     )
     if not form.is_valid():
-        names = {"customers": "customer_ids", "manager": "manager_id"}
-        raise validation_failed({names.get(k, k): list(v) for k, v in form.errors.items()})
+        # Well-formed ids the portal's form refuses (a member who is not an assignable
+        # manager): a refused rule, like the service's own refusals.
+        detail = " ".join(m for errors in form.errors.values() for m in errors)
+        raise ApiError(409, "manager_not_assignable", detail,
+                       checks=[{"code": "manager_not_assignable", "detail": detail}])
     changed = customer_manager_assign(
         actor=member, customer_ids=form.cleaned_data["customers"], manager=form.cleaned_data["manager"]
     )

@@ -9,7 +9,6 @@ from api.v1 import auth
 from api.v1.customers import page_of
 from api.v1.idempotency import idempotent
 from api.v1.openapi import problems_of
-from api.v1.problems import validation_failed
 from api.v1.schemas import (
     MAX_ID,
     ApiKeyOut,
@@ -33,14 +32,14 @@ VIEW_RECORDS = "audit.view_operationrecord"
 
 
 def _filtered(member, filters: RecordExportFilters):
-    """The tab and the records the portal's filter form selects, the form checking the values
-    together (an end date before the start is a 400, as it is a form error there)."""
+    """The tab and the records the portal's filter form selects. Values the form refuses
+    together (an end date before the start; a date that does not exist) select nothing, as on
+    the records page."""
     tab = "resellers" if filters.tab == "resellers" and member.partner.is_distributor else "mine"
     data = {k: v for k, v in filters.model_dump(exclude={"tab", "cursor", "limit"}).items() if v not in (None, "")}
     form = RecordFilterForm(data)
-    if not form.is_valid():
-        raise validation_failed({name: list(errors) for name, errors in form.errors.items()})
-    return tab, filter_records(records_visible_to(member, resellers=tab == "resellers"), **form.cleaned_data)
+    qs = records_visible_to(member, resellers=tab == "resellers")
+    return tab, filter_records(qs, **form.cleaned_data) if form.is_valid() else qs.none()
 
 
 def listed_json(row) -> dict:
