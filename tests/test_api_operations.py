@@ -231,6 +231,9 @@ class TestRecordsAndOrganization:
         response = client.get(f"{V1}/records", {"date_from": "2026-02-02", "date_to": "2026-02-01"}, **bearer(token))
         assert response.status_code == 200 and response.json()["results"] == []
         assert client.get(f"{V1}/records", **bearer(token)).json()["results"]
+        for bad in ("0000-00-00", "2026-02-30", "0"):
+            response = client.get(f"{V1}/records", {"date_to": bad}, **bearer(token))
+            assert response.status_code == 400 and list(response.json()["errors"]) == ["date_to"]
 
     def test_members_roles_and_the_callers_own_keys(self, client, token, admin_member, viewer):
         from api import services

@@ -1,13 +1,13 @@
 """Pydantic schemas of API v1: what the OpenAPI document publishes and what every request is
 validated against. Input is strict (no "1" for 1, no true for 1), refuses unknown fields, and
 every string has a maximum length."""
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 from audit.events import ActorKind, Category, Event
@@ -54,6 +54,21 @@ def _whole_number(value):
 
 # An id in a request body.
 BodyId = Annotated[int, Field(ge=1, le=MAX_ID, strict=False), BeforeValidator(_whole_number)]
+
+
+def _calendar_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("date_parsing", "Input should be a valid date") from None
+    return value
+
+
+# A day as ISO 8601 text that exists on the calendar (pydantic's date would also take a Unix
+# time); the portal's form parses it.
+IsoDate = Annotated[
+    str, Field(max_length=10, pattern=ISO_DATE, json_schema_extra={"format": "date"}), AfterValidator(_calendar_date)
+]
 
 
 class Input(Schema):
@@ -437,9 +452,8 @@ class RecordExportFilters(Schema):
     customer: str = Field("", max_length=100, pattern=TEXT, description="Account name (exact) or part of a name.")
     actor: str = Field("", max_length=150, pattern=TEXT)
     actor_kind: Literal[tuple(ActorKind.values)] | None = None
-    # ISO dates only (pydantic would also take a Unix time); the portal's form parses them.
-    date_from: str | None = Field(None, max_length=10, pattern=ISO_DATE, json_schema_extra={"format": "date"})
-    date_to: str | None = Field(None, max_length=10, pattern=ISO_DATE, json_schema_extra={"format": "date"})
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
 
 
 class RecordFilters(RecordExportFilters):
