@@ -1,51 +1,39 @@
-"""Every API error is JSON with a stable code (SPEC R28): ``{"error": {"code", "message",
-"fields"?}}``. Integrations branch on the code; the message is for people, in the caller's
+"""Every API error has a stable code (SPEC R28); api.v1.problems answers it as RFC 9457
+problem details. Integrations branch on the code; the message is for people, in the caller's
 language (Accept-Language)."""
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 
-# The code catalogue, by HTTP status. The OpenAPI schema lists exactly these per response.
+# The code catalogue, by HTTP status. The OpenAPI document lists these per response.
 CODES = {
-    400: ["invalid_json", "validation_failed"],
+    400: ["invalid_json", "validation_failed", "invalid_idempotency_key"],
     401: ["not_authenticated", "token_invalid", "token_expired", "token_revoked", "invalid_credentials"],
-    403: ["permission_denied", "partner_token_required"],
+    403: ["permission_denied", "partner_token_required", "customer_token_required", "readonly_token"],
     404: ["not_found", "customer_not_found", "invalid_cursor"],
     405: ["method_not_allowed"],
-    409: ["account_name_taken", "email_taken", "customer_is_referral", "association_ended"],
+    # A refused business rule: the service's own code (these, a check's code, ...) or
+    # checks_failed when several checks failed; the problem's ``checks`` lists each.
+    409: ["account_name_taken", "email_taken", "customer_is_referral", "association_ended", "checks_failed",
+          "idempotency_key_in_use"],
+    422: ["idempotency_key_reused"],
     429: ["too_many_attempts", "registration_limit_exceeded"],
     500: ["server_error"],
     503: ["rate_limit_unavailable"],
 }
+# 409 carries the refusing service's code, which is open-ended (every check has its own).
+OPEN_CODES = {409}
 
 
 class ApiError(Exception):
     """Raised anywhere below an API view; the view answers with it and nothing else happens."""
 
-    def __init__(self, status: int, code: str, message: str, *, fields=None, headers=None):
-        assert code in CODES[status], code
+    def __init__(self, status: int, code: str, message: str, *, fields=None, headers=None, checks=None):
+        assert status in OPEN_CODES or code in CODES[status], code
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.fields = fields
+        self.checks = checks
         self.headers = headers or {}
-
-    def response(self) -> JsonResponse:
-        error = {"code": self.code, "message": self.message}
-        if self.fields:
-            error["fields"] = self.fields
-        response = json_response({"error": error}, status=self.status)
-        for name, value in self.headers.items():
-            response[name] = value
-        return response
-
-
-def json_response(data, *, status: int = 200) -> JsonResponse:
-    response = JsonResponse(
-        data, status=status, encoder=DjangoJSONEncoder, safe=False, json_dumps_params={"ensure_ascii": False}
-    )
-    # Tokens and customer data must not sit in shared or browser caches.
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def not_authenticated() -> ApiError:
@@ -86,21 +74,23 @@ def permission_denied() -> ApiError:
     return ApiError(403, "permission_denied", _("Your role does not allow this. Ask your partner administrator."))
 
 
-def method_not_allowed(allowed: list[str]) -> JsonResponse:
-    error = ApiError(
-        405,
-        "method_not_allowed",
-        _("This address accepts %(methods)s only.") % {"methods": ", ".join(allowed)},
-        headers={"Allow": ", ".join(allowed)},
-    )
-    return error.response()
-
-
 def server_error(request) -> JsonResponse:
-    """What an unhandled error under /api/ answers (``partnercenter.views.error_500``): the
-    error shape of every other API answer, with the request id the log line carries."""
-    message = _("The error has been logged. Nothing was changed by the request that failed; please try again.")
+    """What an unhandled error under /api/ outside the API's own handlers answers
+    (``partnercenter.views.error_500``): problem details like every other API error."""
+    from api.v1.problems import server_error_message
+
+    message = server_error_message()
     request_id = getattr(request, "id", None)
     if request_id:
         message = f"{message} {_('Request id')}: {request_id}"
-    return ApiError(500, "server_error", message).response()
+    return problem_response(ApiError(500, "server_error", message))
+
+
+def problem_response(error: ApiError) -> JsonResponse:
+    """An API error answered outside the API's own handlers (CSRF failure, server error)."""
+    from api.v1.problems import MEDIA_TYPE, problem
+
+    response = JsonResponse(problem(error), status=error.status, content_type=MEDIA_TYPE)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response

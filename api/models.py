@@ -126,3 +126,35 @@ class RegistrationWindow(models.Model):
 
     def __str__(self):
         return f"{self.client[:12]}… {self.window_start:%Y-%m-%d %H:%M}: {self.count}"
+
+
+class IdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` a caller sent with a POST under API v1, and the answer it got.
+
+    The row is inserted before the operation runs, so the unique constraint decides between
+    two simultaneous requests with one key: the second is told the key is in use. A successful
+    answer is kept and replayed for 24 hours; any other answer frees the key again, since a
+    refused request changed nothing."""
+
+    scope = models.CharField(_("caller"), max_length=100)
+    key = models.CharField(_("key"), max_length=255)
+    fingerprint = models.CharField(_("request digest"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status"), null=True, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    body = models.BinaryField(_("answer"), blank=True, default=b"")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key"],
+                name="idempotencykey_one_per_caller",
+                violation_error_message=_("This caller already used this idempotency key."),
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotencykey_created")]
+
+    def __str__(self):
+        return f"{self.scope} {self.key[:16]}"

@@ -1,6 +1,6 @@
 """The API's guard for text (see ``partnercenter.text``): a JSON body holding a string that
-is not valid Unicode is a 400 naming the field, before anything reads it. Shared by every API
-view (``api.validation.parse_json``) and meant for any other API layer that parses JSON."""
+is not valid Unicode is a 400 naming the field, before anything reads it. Run by
+API v1's body parser (``api.v1.parser``)."""
 from django.utils.translation import gettext as _
 
 from api.errors import ApiError

@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from api.errors import ApiError, server_error
+from api.errors import ApiError, problem_response, server_error
 from customers.home.views import partner_home
 
 
@@ -49,7 +49,7 @@ def csrf_failure(request, reason=""):
     """A form posted without a valid CSRF token (an expired page, cookies blocked): the
     portal's layout and language, and what to do about it; JSON under /api/."""
     if _is_api(request):
-        return ApiError(
-            403, "permission_denied", _("The request was refused: its CSRF token is missing or wrong.")
-        ).response()
+        return problem_response(
+            ApiError(403, "permission_denied", _("The request was refused: its CSRF token is missing or wrong."))
+        )
     return render(request, "errors/csrf.html", status=403)

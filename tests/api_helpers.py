@@ -8,10 +8,10 @@ from audit.models import OperationRecord
 from customers.models import Association, Customer
 from organization.models import Role, User
 
-TOKENS = "/api/tokens"
-CURRENT = "/api/tokens/current"
-CUSTOMER_TOKENS = "/api/customer-tokens"
-CUSTOMERS = "/api/customers"
+TOKENS = "/api/v1/tokens"
+CURRENT = "/api/v1/tokens/current"
+CUSTOMER_TOKENS = "/api/v1/customer-tokens"
+CUSTOMERS = "/api/v1/customers"
 
 
 def bearer(raw: str) -> dict:
@@ -23,7 +23,7 @@ def post_json(client, url, data, **extra):
 
 
 def code_of(response) -> str:
-    return response.json()["error"]["code"]
+    return response.json()["code"]
 
 
 def partner_token(member, api_key=None) -> str:

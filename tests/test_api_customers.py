@@ -22,6 +22,7 @@ from customers.models import Association, Customer
 from organization.models import User
 from partnercenter import factories as f
 from tests.api_helpers import (
+    CUSTOMER_TOKENS,
     CUSTOMERS,
     bearer,
     code_of,
@@ -139,7 +140,7 @@ class TestCustomerList:
     def test_bad_parameters_are_400(self, client, token, params):
         response = client.get(CUSTOMERS, params, **bearer(token))
         assert response.status_code == 400 and code_of(response) == "validation_failed"
-        assert set(response.json()["error"]["fields"]) == set(params)
+        assert set(response.json()["errors"]) == set(params)
 
     def test_it_needs_the_view_customers_permission(self, client, partner):
         api_only = role_with(partner, "organization.use_api")
@@ -181,7 +182,7 @@ class TestRegistration:
         customer_id = post_json(client, CUSTOMERS, registration(2), **bearer(token)).json()["id"]
         listed = client.get(CUSTOMERS, **bearer(token)).json()["results"]
         assert [c["id"] for c in listed] == [customer_id]
-        exchanged = post_json(client, "/api/customer-tokens", {"customer_id": customer_id, "role": "te_admin"},
+        exchanged = post_json(client, CUSTOMER_TOKENS, {"customer_id": customer_id, "role": "te_admin"},
                               **bearer(token))
         assert exchanged.status_code == 201
 
@@ -221,7 +222,7 @@ class TestRegistration:
         before = counts()
         response = post_json(client, CUSTOMERS, body, **bearer(token))
         assert response.status_code == 400 and code_of(response) == "validation_failed"
-        assert list(response.json()["error"]["fields"]) == [field]
+        assert list(response.json()["errors"]) == [field]
         assert counts() == before
 
     def test_it_needs_a_token(self, client, admin_member):
@@ -249,10 +250,13 @@ class TestRegistrationLimit:
         before = counts()
         refused = post_json(client, CUSTOMERS, registration(2), **headers)
         assert refused.status_code == 429
-        assert refused.json()["error"] == {"code": "registration_limit_exceeded", "message": LIMIT_EN}
+        problem = refused.json()
+        assert refused["Content-Type"] == "application/problem+json"
+        assert (problem["status"], problem["code"], problem["detail"]) == (429, "registration_limit_exceeded", LIMIT_EN)
+        assert problem["type"].endswith(":registration_limit_exceeded") and problem["title"] == "Too many requests"
         assert 0 < int(refused["Retry-After"]) <= 3600
         chinese = post_json(client, CUSTOMERS, registration(2), HTTP_ACCEPT_LANGUAGE="zh-hans", **headers)
-        assert chinese.status_code == 429 and chinese.json()["error"]["message"] == LIMIT_ZH
+        assert chinese.status_code == 429 and chinese.json()["detail"] == LIMIT_ZH
         assert counts() == before
 
     def test_another_client_id_has_its_own_count(self, request, client, token, backend):
@@ -279,7 +283,7 @@ class TestRegistrationLimit:
         request.getfixturevalue(backend)
         before = counts()
         response = post_json(client, CUSTOMERS, registration(1), HTTP_X_CLIENT_ID="bad id!", **bearer(token))
-        assert response.status_code == 400 and list(response.json()["error"]["fields"]) == ["X-Client-Id"]
+        assert response.status_code == 400 and list(response.json()["errors"]) == ["X-Client-Id"]
         assert counts() == before
 
 
@@ -304,7 +308,7 @@ def test_two_simultaneous_registrations_of_one_name_give_one_customer(settings):
         try:
             barrier.wait(5)
             response = post_json(Client(), CUSTOMERS, registration("same", email=f"x{i}@example.com"), **bearer(token))
-            statuses.append((response.status_code, response.json().get("error", {}).get("code")))
+            statuses.append((response.status_code, response.json().get("code")))
         finally:
             connection.close()
 
@@ -361,7 +365,7 @@ def _wait_until_serving(port: int, server: subprocess.Popen) -> None:
         if server.poll() is not None:
             raise AssertionError(f"server on {port} stopped: {server.stderr.read().decode()[-2000:]}")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/schema/", timeout=2).close()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2).close()
             return
         except OSError:
             time.sleep(0.2)
@@ -370,7 +374,7 @@ def _wait_until_serving(port: int, server: subprocess.Popen) -> None:
 
 def _post(port: int, data: dict, headers: dict) -> tuple[int, dict]:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/customers",
+        f"http://127.0.0.1:{port}/api/v1/customers",
         data=json.dumps(data).encode(),
         headers={"Content-Type": "application/json", **headers},
         method="POST",
@@ -410,9 +414,9 @@ def test_two_server_processes_share_one_registration_limit(cache_url):
             status, body = _post(port, registration(n), {**headers, "Accept-Language": language})
             statuses.append((port, status))
             if n == 4:
-                assert body["error"]["message"] == LIMIT_EN
+                assert body["detail"] == LIMIT_EN
             if n == 5:
-                assert body["error"]["message"] == LIMIT_ZH
+                assert body["detail"] == LIMIT_ZH
     finally:
         for server in servers:
             server.terminate()

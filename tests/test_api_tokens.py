@@ -94,7 +94,7 @@ class TestPartnerTokenFromCredentials:
         assert post_json(client, TOKENS, credentials(password="guess")).status_code == 429
         response = post_json(client, TOKENS, credentials())
         assert response.status_code == 429
-        assert response["Content-Type"] == "application/json"
+        assert response["Content-Type"] == "application/problem+json"
         assert code_of(response) == "too_many_attempts"
         assert ApiToken.objects.count() == 0
         web = client.post(
@@ -136,7 +136,7 @@ class TestPartnerTokenFromCredentials:
 
     def test_field_errors_are_in_the_callers_language(self, client, db):
         response = post_json(client, TOKENS, {"api_key": "nope"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
-        assert response.json()["error"]["fields"]["api_key"] == ["这不是 API 密钥：密钥以 pck_ 开头，长 47 个字符。"]
+        assert response.json()["errors"]["api_key"] == ["这不是 API 密钥：密钥以 pck_ 开头，长 47 个字符。"]
 
 
 class TestPartnerTokenFromApiKey:
@@ -313,7 +313,7 @@ class TestCustomerTokenExchange:
         before = counts()
         response = post_json(client, CUSTOMER_TOKENS, {"customer_id": referral.pk, "role": "readonly"}, **bearer(token))
         assert response.status_code == 409 and code_of(response) == "customer_is_referral"
-        assert "ref-1" in response.json()["error"]["message"]
+        assert "ref-1" in response.json()["detail"]
         assert counts() == before
 
     def test_a_customer_whose_association_ended_is_refused(self, client, token, customer):

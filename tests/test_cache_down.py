@@ -235,8 +235,8 @@ def test_an_unhandled_error_under_the_api_is_json(settings, admin_member):
     token = services.partner_token_create(member=admin_member)[1]
     response = client.get("/api/failing", **bearer(token), HTTP_X_REQUEST_ID="0123456789abcdef0123456789abcdef")
     assert response.status_code == 500
-    assert response["Content-Type"] == "application/json"
-    error = json.loads(response.content)["error"]
-    assert error["code"] == "server_error" and "0123456789abcdef0123456789abcdef" in error["message"]
+    assert response["Content-Type"] == "application/problem+json"
+    problem = json.loads(response.content)
+    assert problem["code"] == "server_error" and "0123456789abcdef0123456789abcdef" in problem["detail"]
     page = client.get("/failing")
     assert page.status_code == 500 and page["Content-Type"].startswith("text/html")

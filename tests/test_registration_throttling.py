@@ -11,7 +11,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from api import services as api_services
-from api import views as api_views
+from api.v1 import customers as api_views
 from customers.invitations import services as invitations
 from customers.models import Customer
 from partnercenter import factories as f
@@ -148,7 +148,7 @@ class TestApiRegistration:
         statuses = [register(token, n, client_id=f"fresh-{uuid.uuid4().hex}").status_code for n in range(5)]
         assert statuses == [201, 201, 201, 429, 429]
         refused = register(token, 9, client_id="another", HTTP_ACCEPT_LANGUAGE="zh-hans")
-        assert refused.json()["error"] == {"code": "registration_limit_exceeded", "message": LIMIT_ZH}
+        assert (refused.json()["code"], refused.json()["detail"]) == ("registration_limit_exceeded", LIMIT_ZH)
         assert register(token, 6, ip="198.51.100.8").status_code == 201
 
     def test_the_key_limit_holds_across_addresses_and_client_ids(self, settings, partner, token, counted):
@@ -189,7 +189,7 @@ class TestApiRegistration:
         before = counts()
         with caplog.at_level(logging.ERROR, logger="api.ratelimit"):
             response = register(token, 0, client_id="erp")
-        assert response.status_code == 503 and response["Content-Type"] == "application/json"
+        assert response.status_code == 503 and response["Content-Type"] == "application/problem+json"
         assert code_of(response) == "rate_limit_unavailable" and int(response["Retry-After"]) > 0
         assert counts() == before
         assert "shared cache did not answer" in caplog.text

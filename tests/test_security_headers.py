@@ -80,7 +80,7 @@ def test_a_form_without_its_csrf_token_gets_the_portals_page_in_the_callers_lang
 def test_a_csrf_failure_under_the_api_is_json(rf):
     response = csrf_failure(rf.post("/api/customers"), reason="CSRF cookie not set.")
     assert response.status_code == 403
-    assert json.loads(response.content)["error"]["code"] == "permission_denied"
+    assert json.loads(response.content)["code"] == "permission_denied"
 
 
 def test_sending_mail_gives_up_on_a_stalled_server():

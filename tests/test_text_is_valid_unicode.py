@@ -20,7 +20,7 @@ BAD = ["\ud800", "a\udfffb", "x\udc80", "nul\x00"]
 def fields_of(response) -> dict:
     assert response.status_code == 400, response.content
     assert code_of(response) == "validation_failed"
-    return response.json()["error"]["fields"]
+    return response.json()["errors"]
 
 
 @pytest.mark.parametrize("bad", BAD)
