@@ -35,7 +35,7 @@ def test_a_lone_surrogate_is_400_naming_the_field(client, token, url, text, fiel
 
 def test_the_surrogate_message_is_in_the_callers_language(client, token):
     response = post_raw(client, CUSTOMERS, '{"name": "\\ud800"}', HTTP_ACCEPT_LANGUAGE="zh-hans", **bearer(token))
-    assert response.json()["errors"]["name"] == ["请使用有效的 Unicode 文本：此值包含孤立的代理码位。"]
+    assert response.json()["errors"]["name"] == ["此文本包含无效的 Unicode 字符（例如 \\ud800 这样的单独代理项）。"]
     assert response.json()["title"] == "请求无效"
 
 
