@@ -267,7 +267,7 @@ def build_cases(member: Client, operator: Client, distributor: Partner, search_t
     list_cursor, list_first = deep_cursor(list_paginator, DEEP_PAGE, lambda a: a.customer.account_name)
     records_paginator = capture_paginator(member, records, {})
     records_cursor, records_first = deep_cursor(records_paginator, DEEP_PAGE, lambda r: f"/records/{r.pk}/")
-    bare_before = list_paginator._decode(list_cursor)[0][0]
+    bare_after_started, bare_after_id = list_paginator._decode(list_cursor)[0][:2]
 
     cases = [
         Case("customer list, page 1", member, customers),
@@ -291,7 +291,8 @@ def build_cases(member: Client, operator: Client, distributor: Partner, search_t
         Case("records, event = funds.allocated", member, records, {"event": "funds.allocated"}),
         Case("records, last 30 days", member, records, last30),
         Case("bare keyset render, page 1", member, bare, {"partner": distributor.pk}, kind="bare"),
-        Case(f"bare keyset render, page {DEEP_PAGE}", member, bare, {"partner": distributor.pk, "before": bare_before},
+        Case(f"bare keyset render, page {DEEP_PAGE}", member, bare,
+             {"partner": distributor.pk, "started": str(bare_after_started), "id": bare_after_id},
              kind="bare", deep=True),
         Case("admin associations, page 1", operator, admin_assoc, assoc_rows, kind="admin"),
         Case(f"admin associations, ?p={DEEP_PAGE}", operator, admin_assoc, {**assoc_rows, "p": DEEP_PAGE},
