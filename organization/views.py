@@ -24,6 +24,7 @@ from organization.member_forms import (
     permission_label,
 )
 from organization.models import Role
+from organization.rows import member_rows_context, role_rows_context
 from organization.protection import operation_protected, protection_minutes
 from organization.selectors import member_for, members_of, role_for, roles_with_member_counts
 from partnercenter.access import member_permission_required, member_required
@@ -68,7 +69,7 @@ def member_list(request):
         scope=f"members:{request.user.partner_id}",
         count=False,
     )
-    return render(request, "organization/member_list.html", listed.context())
+    return render(request, "organization/member_list.html", listed.context(row_context=member_rows_context(request)))
 
 
 @require_http_methods(["GET", "POST"])
@@ -179,12 +180,14 @@ def member_reset_password(request, pk):
 @require_GET
 @member_permission_required(MANAGE_ROLES)
 def role_list(request):
+    # Not a paged list: the built-in roles and at most CUSTOM_ROLES_PER_PARTNER of the partner's.
     roles = list(roles_with_member_counts(request.user))
     for role in roles:
         role.permission_labels = [
             permission_label(f"{p.content_type.app_label}.{p.codename}") for p in role.permissions.all()
         ]
-    return render(request, "organization/role_list.html", {"roles": roles, **_role_limit(request.user.partner)})
+    context = {"roles": roles, "row_context": role_rows_context(request), **_role_limit(request.user.partner)}
+    return render(request, "organization/role_list.html", context)
 
 
 def _role_limit(partner) -> dict:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from customers.funds import services as funds
 from customers.funds.forms import FundsForm, VoucherFilterForm, VoucherIssueForm
+from customers.funds.rows import funds_rows_context
 from customers.funds.selectors import filter_vouchers, voucher_for_member, vouchers_for
 from customers.models import Association
 from customers.selectors import own_association_for_member
@@ -176,7 +177,12 @@ def voucher_list(request):
     form = VoucherFilterForm(filter_data(request))
     qs = filtered(vouchers_for(user).select_related("customer"), form, filter_vouchers)
     listed = list_page(request, queryset=qs, ordering=["-id"], scope=f"vouchers:{user.partner_id}", form=form)
-    return render(request, "customers/funds/voucher_list.html", listed.context(partner=user.partner))
+    row_context = funds_rows_context(
+        request, currency=user.partner.currency, recover=user.has_perm("customers.issue_vouchers")
+    )
+    return render(
+        request, "customers/funds/voucher_list.html", listed.context(partner=user.partner, row_context=row_context)
+    )
 
 
 @require_POST

@@ -22,6 +22,7 @@ from customers.invitations.selectors import (
     invitations_for,
     projects_for,
 )
+from customers.invitations.rows import invitation_rows_context, project_rows_context
 from customers.models import Association, Invitation
 from partnercenter.access import member_permission_required
 from partnercenter.pagination import filter_data, filtered, list_page
@@ -56,13 +57,14 @@ def invitation_list(request):
         request, queryset=qs, ordering=["-sent_at", "-id"], scope=f"invitations:{request.user.pk}", form=form
     )
     for invitation in listed.rows:
-        invitation.display_label = Invitation.Status(invitation.display_status).label
         if invitation.display_status == Invitation.Status.SENT:
             invitation.link = request.build_absolute_uri(services.invitation_path(invitation))
     return render(
         request,
         "customers/invitations/list.html",
-        listed.context(remaining_today=_remaining_today(request.user.partner)),
+        listed.context(
+            remaining_today=_remaining_today(request.user.partner), row_context=invitation_rows_context(request)
+        ),
     )
 
 
@@ -153,7 +155,9 @@ def project_list(request):
     return render(
         request,
         "customers/invitations/projects.html",
-        listed.context(refusal=services.project_register_refusal(request.user.partner)),
+        listed.context(
+            refusal=services.project_register_refusal(request.user.partner), row_context=project_rows_context(request)
+        ),
     )
 
 
