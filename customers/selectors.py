@@ -185,7 +185,7 @@ def search_filter(term: str, *, reseller: bool = False) -> Q:
     if reseller:
         # The partners that match are looked up first (a small table): a condition on the
         # partner ORed into the customer's would keep PostgreSQL from the customer indexes, and
-        # the Resellers' customers tab read every association (1 s at a million) for any term.
+        # the Resellers' customers tab would read every association for any term (bench/README §6).
         term = term.strip()
         lookup = "istartswith" if search_by_prefix(term) else "icontains"
         partners = Partner.objects.filter(
