@@ -2,6 +2,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from audit.rows import account_center_record_rows_context
 from audit.selectors import records_of_customer
 from audit.views import ORDERING
 from partnercenter.access import customer_required
@@ -20,4 +21,5 @@ def my_records(request):
         ordering=ORDERING,
         scope=f"account_center:records:{customer.pk}",
     )
-    return render(request, "audit/account_center_records.html", listed.context(customer=customer))
+    context = listed.context(customer=customer, row_context=account_center_record_rows_context(request))
+    return render(request, "audit/account_center_records.html", context)

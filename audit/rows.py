@@ -20,3 +20,13 @@ def record_rows_context(request, *, tab: str) -> dict:
         "resellers": tab == "resellers",
         "reason_chars": REASON_CHARS,
     }
+
+
+def account_center_record_rows_context(request) -> dict:
+    """The row context of ``audit/account_center_record_rows.jinja`` (the customer's log)."""
+    return {
+        "events": {value: str(label) for value, label in Event.choices},
+        "actor_kinds": {value: str(label) for value, label in ActorKind.choices},
+        "me": request.user.pk,
+        "you": gettext("You"),
+    }

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 
 from audit.events import Event
 from audit.models import OperationRecord
-from customers.selectors import manager_scope
+from customers.selectors import narrowed_to_managers
 from partnercenter.pagination import ListedRow
 
 # Which member of the partner looks after a customer is the partner's internal business.
@@ -26,7 +26,7 @@ def records_visible_to(user, *, resellers: bool = False) -> QuerySet[OperationRe
         qs = OperationRecord.objects.filter(partner__distributor=partner)
     else:
         qs = OperationRecord.objects.filter(partner=partner)
-    return _narrow_for_managers(qs, user)
+    return narrowed_to_managers(qs, user)
 
 
 def record_for_member(user, pk) -> OperationRecord:
@@ -35,7 +35,7 @@ def record_for_member(user, pk) -> OperationRecord:
     condition = Q(partner=partner)
     if partner.is_distributor:
         condition |= Q(partner__distributor=partner)
-    qs = _narrow_for_managers(OperationRecord.objects.filter(condition), user)
+    qs = narrowed_to_managers(OperationRecord.objects.filter(condition), user)
     return get_object_or_404(qs.select_related("partner", "customer"), pk=pk)
 
 
@@ -79,13 +79,6 @@ def filter_records(
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def _narrow_for_managers(qs: QuerySet[OperationRecord], user) -> QuerySet[OperationRecord]:
-    scope = manager_scope(user)
-    if scope is not None:
-        qs = qs.filter(customer__manager_id__in=scope)
-    return qs
 
 
 @dataclass(slots=True)

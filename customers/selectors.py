@@ -54,6 +54,13 @@ def manager_scope(user) -> list[int] | None:
     return user._manager_scope
 
 
+def narrowed_to_managers(qs: QuerySet, user, manager: str = "customer__manager_id") -> QuerySet:
+    """``qs`` limited to the rows whose ``manager`` lookup (the customer's manager, by default)
+    is in ``user``'s ``manager_scope``; unchanged for a member without the limit."""
+    scope = manager_scope(user)
+    return qs if scope is None else qs.filter(**{f"{manager}__in": scope})
+
+
 def active_associations_for(user, *, resellers: bool = False) -> QuerySet[Association]:
     """The member's partner's active associations (``resellers``: those of the resellers
     under the member's distributor, read-only), narrowed for customer managers."""
@@ -63,10 +70,7 @@ def active_associations_for(user, *, resellers: bool = False) -> QuerySet[Associ
         qs = qs.filter(partner__distributor=partner) if partner.is_distributor else qs.none()
     else:
         qs = qs.filter(partner=partner)
-    scope = manager_scope(user)
-    if scope is not None:
-        qs = qs.filter(customer__manager_id__in=scope)
-    return qs
+    return narrowed_to_managers(qs, user)
 
 
 def customers_visible_to(user) -> QuerySet[Customer]:
@@ -77,10 +81,7 @@ def customers_visible_to(user) -> QuerySet[Customer]:
         Q(associations__partner=partner) | Q(associations__partner__distributor=partner)
     )
     qs = Customer.objects.filter(condition)
-    scope = manager_scope(user)
-    if scope is not None:
-        qs = qs.filter(manager_id__in=scope)
-    return qs
+    return narrowed_to_managers(qs, user, "manager_id")
 
 
 def customer_for_member(user, pk) -> Customer:
@@ -184,7 +185,7 @@ def search_filter(term: str, *, reseller: bool = False) -> Q:
     if reseller:
         # The partners that match are looked up first (a small table): a condition on the
         # partner ORed into the customer's would keep PostgreSQL from the customer indexes, and
-        # the Resellers' customers tab read every association (1 s at a million) for any term.
+        # the Resellers' customers tab would read every association for any term (bench/README §6).
         term = term.strip()
         lookup = "istartswith" if search_by_prefix(term) else "icontains"
         partners = Partner.objects.filter(

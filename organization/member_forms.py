@@ -41,7 +41,18 @@ def catalogue_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     return [(group, [(perm, permission_label(perm)) for perm in perms]) for group, perms in CATALOGUE]
 
 
-class _ContactFieldsMixin:
+class _ContactForm(forms.Form):
+    """The contact fields of a member, in the member forms and the profile alike."""
+
+    display_name = forms.CharField(label=_("Name"), max_length=100)
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
+    mobile = forms.CharField(
+        label=_("Mobile"),
+        max_length=32,
+        required=False,
+        help_text=_("International form with country code, e.g. +8613812345678."),
+    )
+
     def clean_email(self):
         return normalise_email(self.cleaned_data["email"])
 
@@ -79,15 +90,7 @@ def _password_fields(first_label):
     )
 
 
-class _MemberFieldsForm(_ContactFieldsMixin, forms.Form):
-    display_name = forms.CharField(label=_("Name"), max_length=100)
-    email = forms.EmailField(label=_("E-mail"), max_length=254)
-    mobile = forms.CharField(
-        label=_("Mobile"),
-        max_length=32,
-        required=False,
-        help_text=_("International form with country code, e.g. +8613812345678."),
-    )
+class _MemberFieldsForm(_ContactForm):
     roles = forms.ModelMultipleChoiceField(
         label=_("Roles"),
         queryset=None,
@@ -203,15 +206,7 @@ class SettingsForm(forms.Form):
         field.help_text = field.help_text % {"minutes": minutes}
 
 
-class ProfileForm(_ContactFieldsMixin, forms.Form):
-    display_name = forms.CharField(label=_("Name"), max_length=100)
-    email = forms.EmailField(label=_("E-mail"), max_length=254)
-    mobile = forms.CharField(
-        label=_("Mobile"),
-        max_length=32,
-        required=False,
-        help_text=_("International form with country code, e.g. +8613812345678."),
-    )
+class ProfileForm(_ContactForm):
     time_zone = forms.ChoiceField(
         label=_("Time zone"),
         required=False,

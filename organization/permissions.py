@@ -29,26 +29,21 @@ CATALOGUE = [
 
 ALL_PORTAL_PERMISSIONS = [perm for _group, perms in CATALOGUE for perm in perms]
 
+# A supervisor may do what a manager may; what differs is whose customers (``manager_scope``).
+_CUSTOMER_MANAGER_PERMISSIONS = [
+    "customers.view_customer",
+    "customers.invite_customers",
+    "customers.switch_association",
+    "customers.unbind_association",
+    "customers.handle_dissociation",
+    "customers.issue_vouchers",
+    "audit.view_operationrecord",
+]
+
 BUILTIN_ROLE_PERMISSIONS = {
     "system_admin": ALL_PORTAL_PERMISSIONS,
-    "customer_manager": [
-        "customers.view_customer",
-        "customers.invite_customers",
-        "customers.switch_association",
-        "customers.unbind_association",
-        "customers.handle_dissociation",
-        "customers.issue_vouchers",
-        "audit.view_operationrecord",
-    ],
-    "customer_manager_supervisor": [
-        "customers.view_customer",
-        "customers.invite_customers",
-        "customers.switch_association",
-        "customers.unbind_association",
-        "customers.handle_dissociation",
-        "customers.issue_vouchers",
-        "audit.view_operationrecord",
-    ],
+    "customer_manager": _CUSTOMER_MANAGER_PERMISSIONS,
+    "customer_manager_supervisor": _CUSTOMER_MANAGER_PERMISSIONS,
     "finance": [
         "customers.view_customer",
         "customers.allocate_funds",

@@ -25,8 +25,10 @@ from organization.member_forms import (
 )
 from organization.models import Role
 from organization.protection import operation_protected, protection_minutes
+from organization.rows import member_rows_context, role_rows_context
 from organization.selectors import member_for, members_of, role_for, roles_with_member_counts
 from partnercenter.access import member_permission_required, member_required
+from partnercenter.actions import form_page, post_action, posted
 from partnercenter.pagination import list_page
 
 MANAGE_MEMBERS = "organization.manage_members"
@@ -34,24 +36,19 @@ MANAGE_ROLES = "organization.manage_roles"
 MANAGE_SETTINGS = "organization.manage_settings"
 
 
-def _posted(request):
-    """The submitted data, or None on GET. Not ``request.POST or None``: a form of one unticked
-    checkbox submits nothing and must still count as submitted."""
-    return request.POST if request.method == "POST" else None
+def _member_fields(data) -> dict:
+    """What the create and edit forms of a member pass to their service alike."""
+    return {
+        "display_name": data["display_name"],
+        "email": data["email"],
+        "mobile": data["mobile"],
+        "roles": list(data["roles"]),
+        "supervisor": data["supervisor"],
+    }
 
 
-def _run(form, action):
-    """Call a service; a refused rule becomes an error on ``form`` and nothing changed."""
-    try:
-        return action()
-    except ValidationError as exc:
-        form.add_error(None, exc)
-        return None
-
-
-def _refused(request, exc: ValidationError):
-    for message in exc.messages:
-        messages.error(request, message)
+def _role_fields(data) -> dict:
+    return {"name": data["name"], "description": data["description"], "permissions": data["permissions"]}
 
 
 # Members ---------------------------------------------------------------------------------
@@ -68,34 +65,28 @@ def member_list(request):
         scope=f"members:{request.user.partner_id}",
         count=False,
     )
-    return render(request, "organization/member_list.html", listed.context())
+    return render(request, "organization/member_list.html", listed.context(row_context=member_rows_context(request)))
 
 
 @require_http_methods(["GET", "POST"])
 @member_permission_required(MANAGE_MEMBERS)
 def member_create(request):
     actor = request.user
-    form = MemberCreateForm(_posted(request), actor=actor)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        member = _run(
-            form,
-            lambda: services.member_create(
-                actor=actor,
-                partner=actor.partner,
-                member_name=data["member_name"],
-                display_name=data["display_name"],
-                email=data["email"],
-                mobile=data["mobile"],
-                roles=list(data["roles"]),
-                supervisor=data["supervisor"],
-                password=data["password1"],
-            ),
-        )
-        if member is not None:
-            messages.success(request, _("Member %(name)s created.") % {"name": member.member_name})
-            return redirect("organization:members")
-    return render(request, "organization/member_form.html", {"form": form, "member": None})
+    form = MemberCreateForm(posted(request), actor=actor)
+    return form_page(
+        request,
+        form,
+        act=lambda data: services.member_create(
+            actor=actor,
+            partner=actor.partner,
+            member_name=data["member_name"],
+            password=data["password1"],
+            **_member_fields(data),
+        ),
+        success=lambda member: _("Member %(name)s created.") % {"name": member.member_name},
+        done=lambda _member: redirect("organization:members"),
+        page=lambda: render(request, "organization/member_form.html", {"form": form, "member": None}),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -103,74 +94,54 @@ def member_create(request):
 def member_edit(request, pk):
     actor = request.user
     member = member_for(actor, pk)
-    form = MemberUpdateForm(_posted(request), actor=actor, member=member)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        updated = _run(
-            form,
-            lambda: services.member_update(
-                actor=actor,
-                member=member,
-                display_name=data["display_name"],
-                email=data["email"],
-                mobile=data["mobile"],
-                roles=list(data["roles"]),
-                supervisor=data["supervisor"],
-            ),
-        )
-        if updated is not None:
-            messages.success(request, _("Member %(name)s saved.") % {"name": member.member_name})
-            return redirect("organization:members")
-    return render(request, "organization/member_form.html", {"form": form, "member": member})
+    form = MemberUpdateForm(posted(request), actor=actor, member=member)
+    return form_page(
+        request,
+        form,
+        act=lambda data: services.member_update(actor=actor, member=member, **_member_fields(data)),
+        success=lambda _updated: _("Member %(name)s saved.") % {"name": member.member_name},
+        done=lambda _updated: redirect("organization:members"),
+        page=lambda: render(request, "organization/member_form.html", {"form": form, "member": member}),
+    )
 
 
 @require_POST
 @member_permission_required(MANAGE_MEMBERS)
 def member_disable(request, pk):
     member = member_for(request.user, pk)
-    try:
-        services.member_disable(actor=request.user, member=member)
-    except ValidationError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(
-            request, _("Member %(name)s disabled: they can no longer sign in.") % {"name": member.member_name}
-        )
-    return redirect("organization:members")
+    return post_action(
+        request,
+        act=lambda: services.member_disable(actor=request.user, member=member),
+        success=_("Member %(name)s disabled: they can no longer sign in.") % {"name": member.member_name},
+        done=lambda: redirect("organization:members"),
+    )
 
 
 @require_POST
 @member_permission_required(MANAGE_MEMBERS)
 def member_enable(request, pk):
     member = member_for(request.user, pk)
-    try:
-        services.member_enable(actor=request.user, member=member)
-    except ValidationError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, _("Member %(name)s enabled.") % {"name": member.member_name})
-    return redirect("organization:members")
+    return post_action(
+        request,
+        act=lambda: services.member_enable(actor=request.user, member=member),
+        success=_("Member %(name)s enabled.") % {"name": member.member_name},
+        done=lambda: redirect("organization:members"),
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @member_permission_required(MANAGE_MEMBERS)
 def member_reset_password(request, pk):
     member = member_for(request.user, pk)
-    form = PasswordResetForm(_posted(request), member=member)
-    if request.method == "POST" and form.is_valid():
-        done = _run(
-            form,
-            lambda: services.member_reset_password(
-                actor=request.user, member=member, password=form.cleaned_data["password1"]
-            ),
-        )
-        if done is not None:
-            messages.success(
-                request,
-                _("The password of %(name)s was reset; their open sessions have ended.") % {"name": member.member_name},
-            )
-            return redirect("organization:members")
-    return render(request, "organization/member_reset_password.html", {"form": form, "member": member})
+    form = PasswordResetForm(posted(request), member=member)
+    return form_page(
+        request,
+        form,
+        act=lambda data: services.member_reset_password(actor=request.user, member=member, password=data["password1"]),
+        success=_("The password of %(name)s was reset; their open sessions have ended.") % {"name": member.member_name},
+        done=lambda _member: redirect("organization:members"),
+        page=lambda: render(request, "organization/member_reset_password.html", {"form": form, "member": member}),
+    )
 
 
 # Roles -----------------------------------------------------------------------------------
@@ -179,12 +150,14 @@ def member_reset_password(request, pk):
 @require_GET
 @member_permission_required(MANAGE_ROLES)
 def role_list(request):
+    # Not a paged list: the built-in roles and at most CUSTOM_ROLES_PER_PARTNER of the partner's.
     roles = list(roles_with_member_counts(request.user))
     for role in roles:
         role.permission_labels = [
             permission_label(f"{p.content_type.app_label}.{p.codename}") for p in role.permissions.all()
         ]
-    return render(request, "organization/role_list.html", {"roles": roles, **_role_limit(request.user.partner)})
+    context = {"roles": roles, "row_context": role_rows_context(request), **_role_limit(request.user.partner)}
+    return render(request, "organization/role_list.html", context)
 
 
 def _role_limit(partner) -> dict:
@@ -198,23 +171,17 @@ def _role_limit(partner) -> dict:
 @member_permission_required(MANAGE_ROLES)
 def role_create(request):
     actor = request.user
-    form = RoleForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        role = _run(
-            form,
-            lambda: services.role_create(
-                actor=actor,
-                partner=actor.partner,
-                name=data["name"],
-                description=data["description"],
-                permissions=data["permissions"],
-            ),
-        )
-        if role is not None:
-            messages.success(request, _("Role %(name)s created.") % {"name": role.name})
-            return redirect("organization:roles")
-    return render(request, "organization/role_form.html", {"form": form, "role": None, **_role_limit(actor.partner)})
+    form = RoleForm(posted(request))
+    return form_page(
+        request,
+        form,
+        act=lambda data: services.role_create(actor=actor, partner=actor.partner, **_role_fields(data)),
+        success=lambda role: _("Role %(name)s created.") % {"name": role.name},
+        done=lambda _role: redirect("organization:roles"),
+        page=lambda: render(
+            request, "organization/role_form.html", {"form": form, "role": None, **_role_limit(actor.partner)}
+        ),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -223,24 +190,16 @@ def role_edit(request, pk):
     """Custom roles are edited here; built-in roles are shown read-only."""
     actor = request.user
     role = role_for(actor, pk)
-    form = RoleForm(_posted(request), role=role)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        updated = _run(
-            form,
-            lambda: services.role_update(
-                actor=actor,
-                role=role,
-                name=data["name"],
-                description=data["description"],
-                permissions=data["permissions"],
-            ),
-        )
-        if updated is not None:
-            messages.success(request, _("Role %(name)s saved.") % {"name": updated.name})
-            return redirect("organization:roles")
-    return render(
-        request, "organization/role_form.html", {"form": form, "role": role, "read_only": role.partner_id is None}
+    form = RoleForm(posted(request), role=role)
+    return form_page(
+        request,
+        form,
+        act=lambda data: services.role_update(actor=actor, role=role, **_role_fields(data)),
+        success=lambda updated: _("Role %(name)s saved.") % {"name": updated.name},
+        done=lambda _role: redirect("organization:roles"),
+        page=lambda: render(
+            request, "organization/role_form.html", {"form": form, "role": role, "read_only": role.partner_id is None}
+        ),
     )
 
 
@@ -248,13 +207,12 @@ def role_edit(request, pk):
 @member_permission_required(MANAGE_ROLES)
 def role_delete(request, pk):
     role = role_for(request.user, pk)
-    try:
-        services.role_delete(actor=request.user, role=role)
-    except ValidationError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, _("Role %(name)s deleted.") % {"name": role.name})
-    return redirect("organization:roles")
+    return post_action(
+        request,
+        act=lambda: services.role_delete(actor=request.user, role=role),
+        success=_("Role %(name)s deleted.") % {"name": role.name},
+        done=lambda: redirect("organization:roles"),
+    )
 
 
 # Settings --------------------------------------------------------------------------------
@@ -269,19 +227,18 @@ def organization_settings(request):
     actor = request.user
     minutes = protection_minutes()
     form = SettingsForm(
-        _posted(request), minutes=minutes, initial={"operation_protection": actor.partner.operation_protection}
+        posted(request), minutes=minutes, initial={"operation_protection": actor.partner.operation_protection}
     )
-    if request.method == "POST" and form.is_valid():
-        done = _run(
-            form,
-            lambda: services.settings_update(
-                actor=actor, partner=actor.partner, operation_protection=form.cleaned_data["operation_protection"]
-            ),
-        )
-        if done is not None:
-            messages.success(request, _("Settings saved."))
-            return redirect("organization:settings")
-    return render(request, "organization/settings.html", {"form": form})
+    return form_page(
+        request,
+        form,
+        act=lambda data: services.settings_update(
+            actor=actor, partner=actor.partner, operation_protection=data["operation_protection"]
+        ),
+        success=_("Settings saved."),
+        done=lambda _partner: redirect("organization:settings"),
+        page=lambda: render(request, "organization/settings.html", {"form": form}),
+    )
 
 
 # Personal profile (Partner info › Basic info) --------------------------------------------
@@ -292,47 +249,46 @@ def organization_settings(request):
 def profile(request):
     member = request.user
     form = ProfileForm(
-        _posted(request),
+        posted(request),
         initial={
             "display_name": member.display_name, "email": member.email, "mobile": member.mobile,
             "time_zone": member.time_zone,
         },
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        done = _run(
-            form,
-            lambda: services.profile_update(
-                actor=member, display_name=data["display_name"], email=data["email"], mobile=data["mobile"],
-                time_zone=data["time_zone"],
-            ),
-        )
-        if done is not None:
-            messages.success(request, _("Your profile was saved."))
-            return redirect("organization:profile")
-    return render(request, "organization/profile.html", {"form": form, "partner": member.partner})
+    return form_page(
+        request,
+        form,
+        act=lambda data: services.profile_update(
+            actor=member, display_name=data["display_name"], email=data["email"], mobile=data["mobile"],
+            time_zone=data["time_zone"],
+        ),
+        success=_("Your profile was saved."),
+        done=lambda _member: redirect("organization:profile"),
+        page=lambda: render(request, "organization/profile.html", {"form": form, "partner": member.partner}),
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @member_required
 def password_change(request):
     member = request.user
-    form = PasswordChangeForm(_posted(request), member=member, request=request)
-    if request.method == "POST" and form.is_valid():
-        changed = _run(
-            form,
-            lambda: services.password_change(
-                actor=member,
-                old_password=form.cleaned_data["old_password"],
-                new_password=form.cleaned_data["password1"],
-            ),
-        )
-        if changed is not None:
-            # The new password ends every session of this member; keep this one.
-            update_session_auth_hash(request, changed)
-            messages.success(request, _("Your password was changed. You were signed out everywhere else."))
-            return redirect("organization:profile")
-    return render(request, "organization/password_change.html", {"form": form})
+    form = PasswordChangeForm(posted(request), member=member, request=request)
+
+    def changed(member):
+        # The new password ends every session of this member; keep this one.
+        update_session_auth_hash(request, member)
+        return redirect("organization:profile")
+
+    return form_page(
+        request,
+        form,
+        act=lambda data: services.password_change(
+            actor=member, old_password=data["old_password"], new_password=data["password1"]
+        ),
+        success=_("Your password was changed. You were signed out everywhere else."),
+        done=changed,
+        page=lambda: render(request, "organization/password_change.html", {"form": form}),
+    )
 
 
 # Customer managers -----------------------------------------------------------------------
@@ -356,7 +312,8 @@ def customer_manager_assign(request):
             actor=actor, customer_ids=form.cleaned_data["customers"], manager=form.cleaned_data["manager"]
         )
     except ValidationError as exc:
-        _refused(request, exc)
+        for message in exc.messages:
+            messages.error(request, message)
         return redirect(back)
     manager = form.cleaned_data["manager"]
     if manager is None:

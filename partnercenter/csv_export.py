@@ -1,9 +1,8 @@
 """CSV exports written by the database: ``COPY (SELECT …) TO STDOUT`` on PostgreSQL (issue 9).
 
-An export built row by row in Python (a tuple from psycopg, then ``csv.writer``) tops out near
-30,000 rows/s on the 2-core benchmark machine, and reading the rows alone costs about that
-much; PostgreSQL's COPY writes the same CSV at 150,000 rows/s and more and hands it over in
-blocks, so memory stays flat however many rows there are.
+An export built row by row in Python (a tuple from psycopg, then ``csv.writer``) spends as long
+again as reading the rows; PostgreSQL's COPY writes the same CSV several times faster (figures in
+bench/README.md) and hands it over in blocks, so memory stays flat however many rows there are.
 
 The rows come as a ``values_list`` queryset whose columns are the finished cells, computed in
 SQL: translated labels with :func:`label`, cells a spreadsheet would run defused with

@@ -5,17 +5,25 @@ Autoescaping is on, with Django's escaping (:func:`django_escape`); ``_``/``gett
 ``ngettext`` are Django's translation functions (the ``jinja2.ext.i18n`` extension, new-style).
 ``url``/``static`` are Django's ``reverse``/``static``; :func:`row_url` reverses a view once so
 that each row only writes its key into the path. Filters: ``strftime`` writes a date or time in
-the page's time zone, as ``|date`` does in Django templates; ``truncatechars`` is Django's."""
+the page's time zone, as ``|date`` does in Django templates; ``date`` is Django's ``|date`` (format
+names such as ``SHORT_DATETIME_FORMAT`` in the language's format, the current time zone);
+``truncatechars`` is Django's; ``money`` and ``moment`` are the portal's filters of the same
+names (``partnercenter/templatetags``)."""
 from datetime import datetime
 
+from django.template.defaultfilters import date as django_date
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
 from django.utils.text import Truncator
+from django.utils.timezone import template_localtime
 from jinja2 import Environment
 from jinja2.compiler import CodeGenerator
 from markupsafe import Markup, escape
 from markupsafe._speedups import _escape_inner
+
+from partnercenter.templatetags.moments import moment
+from partnercenter.templatetags.money import money
 
 # A key no row has; only its position in the reversed path is used.
 _SENTINEL = 987654321987654321
@@ -54,6 +62,12 @@ def truncatechars(value, length: int) -> str:
     return Truncator(value).chars(length)
 
 
+def date(value, fmt: str | None = None) -> str:
+    """Django's ``|date``: ``value`` in the current time zone, formatted by a Django format or
+    format name; "" for None."""
+    return django_date(template_localtime(value), fmt)
+
+
 def django_escape(value) -> str:
     """``value`` as HTML text, escaped as Django escapes it (``&quot;`` and ``&#x27;``, where
     MarkupSafe writes ``&#34;`` and ``&#39;``), so that a page reads the same whichever engine
@@ -89,5 +103,5 @@ def environment(**options) -> Environment:
     env = PortalEnvironment(extensions=extensions, **options)
     env.install_gettext_callables(translation.gettext, translation.ngettext, newstyle=True)
     env.globals.update(url=reverse, static=static)
-    env.filters.update(strftime=strftime, truncatechars=truncatechars)
+    env.filters.update(date=date, money=money, moment=moment, strftime=strftime, truncatechars=truncatechars)
     return env

@@ -143,6 +143,21 @@ def other_member(other_partner):
 
 
 @pytest.fixture
+def distributor(db):
+    return f.DistributorFactory(account_name="dist", name="Dist Co")
+
+
+@pytest.fixture
+def reseller(distributor):
+    return f.ResellerFactory(account_name="res", name="Reseller R", distributor=distributor)
+
+
+@pytest.fixture
+def dist_admin(distributor):
+    return f.MemberFactory(partner=distributor, member_name="admin")
+
+
+@pytest.fixture
 def customer(partner):
     c = f.CustomerWithUserFactory(account_name="cust-one", name="Customer One")
     f.AssociationFactory(partner=partner, customer=c, type=Association.Type.RESELLER)

@@ -159,18 +159,6 @@ def test_the_list_query_count_does_not_grow_with_rows(
 
 class TestDistributorTabs:
     @pytest.fixture
-    def distributor(self, db):
-        return f.DistributorFactory(account_name="dist")
-
-    @pytest.fixture
-    def reseller(self, distributor):
-        return f.ResellerFactory(account_name="res", name="Reseller R", distributor=distributor)
-
-    @pytest.fixture
-    def dist_admin(self, distributor):
-        return f.MemberFactory(partner=distributor, member_name="admin")
-
-    @pytest.fixture
     def data(self, distributor, reseller):
         f.AssociationFactory(partner=distributor, customer=f.CustomerFactory(account_name="dist-own"))
         f.AssociationFactory(partner=reseller, customer=f.CustomerFactory(account_name="res-cust"))

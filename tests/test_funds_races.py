@@ -1,13 +1,12 @@
 """Funds under concurrency, on PostgreSQL with real threads: whatever runs at once, money is
 never created or lost and no balance goes below zero (R11–R12)."""
-import threading
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -16,6 +15,7 @@ from customers.funds import services as funds
 from customers.models import Association, Customer, LedgerEntry, Voucher
 from organization.models import Partner
 from partnercenter import factories as f
+from tests.races import run_at_once as at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -23,27 +23,8 @@ THREADS = 8
 
 
 def run_at_once(work, args_list):
-    """Run ``work(*args)`` for every args in its own thread, all released together; returns
-    each thread's result or the exception it raised, in order."""
-    barrier = threading.Barrier(len(args_list))
-    outcomes = [None] * len(args_list)
-
-    def run(i, args):
-        try:
-            barrier.wait()
-            outcomes[i] = work(*args)
-        except Exception as exc:  # the outcome under test, collected for the assertions
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(args_list)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return outcomes
+    """``work(*args)`` for every args in its own thread, all released together."""
+    return at_once(*(partial(work, *args) for args in args_list))
 
 
 def assert_ledger_consistent(partner: Partner):

@@ -282,23 +282,19 @@ class TestDisableAndEnable:
         assert sign_in_form("acme", "viewer", f.DEFAULT_PASSWORD).status_code == 302
         assert records("member.enabled").count() == 1
 
-    def test_you_cannot_disable_yourself(self, as_user, partner):
+    @pytest.mark.parametrize(
+        "target, refusal",
+        [("self", "You cannot disable yourself."), ("partner_admin", "The partner administrator cannot be disabled.")],
+    )
+    def test_you_cannot_disable_yourself_nor_the_partner_administrator(
+        self, as_user, admin_member, partner, target, refusal
+    ):
         second_admin = f.MemberFactory(partner=partner, member_name="admin2")
-        response = as_user(second_admin).post(
-            reverse("organization:member_disable", args=[second_admin.pk]), follow=True
-        )
-        assert "You cannot disable yourself." in response.content.decode()
-        second_admin.refresh_from_db()
-        assert second_admin.is_active and not records("member.disabled").exists()
-
-    def test_the_partner_administrator_cannot_be_disabled(self, as_user, admin_member, partner):
-        second_admin = f.MemberFactory(partner=partner, member_name="admin2")
-        response = as_user(second_admin).post(
-            reverse("organization:member_disable", args=[admin_member.pk]), follow=True
-        )
-        assert "The partner administrator cannot be disabled." in response.content.decode()
-        admin_member.refresh_from_db()
-        assert admin_member.is_active and not records("member.disabled").exists()
+        member = second_admin if target == "self" else admin_member
+        response = as_user(second_admin).post(reverse("organization:member_disable", args=[member.pk]), follow=True)
+        assert refusal in response.content.decode()
+        member.refresh_from_db()
+        assert member.is_active and not records("member.disabled").exists()
 
     def test_disabling_twice_has_one_effect(self, as_user, admin_member, viewer):
         client = as_user(admin_member)

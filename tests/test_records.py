@@ -386,18 +386,6 @@ class TestQueryCount:
 
 class TestDistributorTabs:
     @pytest.fixture
-    def distributor(self, db):
-        return f.DistributorFactory(account_name="dist", name="Dist Co")
-
-    @pytest.fixture
-    def reseller(self, distributor):
-        return f.ResellerFactory(account_name="res", name="Reseller R", distributor=distributor)
-
-    @pytest.fixture
-    def dist_admin(self, distributor):
-        return f.MemberFactory(partner=distributor, member_name="admin")
-
-    @pytest.fixture
     def reseller_admin(self, reseller):
         return f.MemberFactory(partner=reseller, member_name="admin")
 

@@ -1,14 +1,12 @@
 """Association requests under concurrency, on PostgreSQL with real threads (R9): whatever runs at
 once on one association, exactly one action wins, the other is refused with a message, and the
 effects and operation records happen once."""
-import threading
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from audit.events import Event
@@ -17,36 +15,13 @@ from customers.funds import services as funds
 from customers.models import Association, AssociationRequest, LedgerEntry, Voucher
 from customers.requests import services as services
 from partnercenter import factories as f
+from tests.races import run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 5
 Kind = AssociationRequest.Kind
 Status = AssociationRequest.Status
-
-
-def run_at_once(*calls):
-    """Run every call in its own thread, all released together; returns each call's result or
-    the exception it raised, in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            outcomes[i] = call()
-        except Exception as exc:  # the outcome under test, collected for the assertions
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return outcomes
 
 
 def refused(outcome) -> bool:

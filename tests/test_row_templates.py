@@ -1,6 +1,7 @@
 """The list rows are Jinja2 templates (``templates/jinja2/``, rendered by ``{% rows %}``): they
 escape as Django templates do, and the customer row writes the menu and status markup of the
 macros the customer page uses."""
+import pytest
 from django.template import engines
 from django.test import RequestFactory
 
@@ -41,3 +42,52 @@ def test_the_customer_row_writes_the_menu_and_status_of_the_customer_page(partne
     assert f"<td>{menu.strip()}</td>" in html
     assert f"<td>{status.strip()}</td>" in html
     assert "O&#x27;Brien &lt;x&gt;" in html
+
+
+TYPED = "<b>O'Brien</b> & \"Co\""
+ESCAPED = "&lt;b&gt;O&#x27;Brien&lt;/b&gt; &amp; &quot;Co&quot;"
+
+
+def _lists_with_typed_text(partner, admin_member):
+    """Every list whose rows are a Jinja2 template, each showing text a person typed."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from customers.funds import services as funds
+    from organization.models import Role
+
+    customer = f.CustomerWithUserFactory(name=TYPED)
+    association = f.AssociationFactory(partner=partner, customer=customer, type=Association.Type.RESELLER)
+    f.InvitationFactory(partner=partner, name=TYPED, created_by=admin_member)
+    f.ProjectRegistrationFactory(partner=partner, customer=customer, name=TYPED)
+    Role.objects.create(partner=partner, name=TYPED)
+    f.MemberFactory(partner=partner, member_name="typed", display_name=TYPED)
+    type(partner).objects.filter(pk=partner.pk).update(voucher_quota=Decimal("100"))
+    funds.voucher_issue(
+        actor=admin_member, association=association, amount=Decimal("10"),
+        expires_at=timezone.now() + timedelta(days=3),
+    )
+    return customer
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/customers/invitations/", "/customers/leads/projects/", "/organization/", "/organization/roles/",
+     "/customers/vouchers/", "customer"],
+)
+def test_every_row_template_escapes_typed_text_as_django_does(partner, admin_member, as_user, url):
+    customer = _lists_with_typed_text(partner, admin_member)
+    response = as_user(admin_member).get(f"/customers/{customer.pk}/" if url == "customer" else url)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert ESCAPED in html
+    assert "<b>O'Brien" not in html
+
+
+def test_the_account_center_voucher_rows_escape_the_partner_name(partner, admin_member, as_user):
+    customer = _lists_with_typed_text(partner, admin_member)
+    type(partner).objects.filter(pk=partner.pk).update(name=TYPED)
+    html = as_user(customer.user).get("/account-center/").content.decode()
+    assert f"<td>{ESCAPED}</td>" in html

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from customers.models import Customer, LedgerEntry, Voucher
-from customers.selectors import manager_scope
+from customers.selectors import narrowed_to_managers
 
 # The customer page shows the latest rows; older ones are in the operation records.
 DETAIL_ROWS = 20
@@ -13,10 +13,7 @@ DETAIL_ROWS = 20
 
 def vouchers_for(user) -> QuerySet[Voucher]:
     qs = Voucher.objects.filter(partner=user.partner)
-    scope = manager_scope(user)
-    if scope is not None:
-        qs = qs.filter(customer__manager_id__in=scope)
-    return qs
+    return narrowed_to_managers(qs, user)
 
 
 def voucher_for_member(user, pk) -> Voucher:

@@ -26,6 +26,7 @@ from customers.invitations.forms import CustomerSignUpForm, current_language
 from customers.models import CUSTOMER_TYPE_LABELS, Association, Invitation
 from organization.models import Partner
 from partnercenter.access import customer_required
+from partnercenter.actions import form_page, posted
 from partnercenter.clientip import client_ip
 
 INVITATION, PUBLIC_LINK = "invitation", "public_link"
@@ -148,14 +149,14 @@ def _sign_up(request, kind, token):
     if request.user.is_authenticated:
         return redirect(offer.url())
     initial = {"email": offer.invitation.email, "name": offer.invitation.name} if offer.invitation else {}
-    form = CustomerSignUpForm(request.POST if request.method == "POST" else None, initial=initial)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    form = CustomerSignUpForm(posted(request), initial=initial)
+    status = {"code": 200}
+
+    def sign_up(data):
         try:
             # Sign-ups are limited per client address; a refused one gives its slot back.
             with ratelimit.sign_up_slot(ip=client_ip(request)):
-                customer = services.customer_sign_up(
+                return services.customer_sign_up(
                     account_name=data["account_name"],
                     name=data["name"],
                     email=data["email"],
@@ -164,18 +165,26 @@ def _sign_up(request, kind, token):
                     partner=offer.partner,
                 )
         except ratelimit.LimitExceeded:
-            form.add_error(None, SIGN_UP_LIMIT_EXCEEDED)
-            status = 429
+            status["code"] = 429
+            raise ValidationError(SIGN_UP_LIMIT_EXCEEDED) from None
         except ratelimit.Unavailable:
-            form.add_error(None, SIGN_UP_UNAVAILABLE)
-            status = 503
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            login(request, customer.user, backend="organization.backends.RolePermissionBackend")
-            messages.success(request, _("Your account was created. Review the offer below and accept it."))
-            return redirect(offer.url())
-    return render(request, "account_center/invitations/sign_up.html", {"offer": offer, "form": form}, status=status)
+            status["code"] = 503
+            raise ValidationError(SIGN_UP_UNAVAILABLE) from None
+
+    def signed_up(customer):
+        login(request, customer.user, backend="organization.backends.RolePermissionBackend")
+        return redirect(offer.url())
+
+    return form_page(
+        request,
+        form,
+        act=sign_up,
+        success=_("Your account was created. Review the offer below and accept it."),
+        done=signed_up,
+        page=lambda: render(
+            request, "account_center/invitations/sign_up.html", {"offer": offer, "form": form}, status=status["code"]
+        ),
+    )
 
 
 @require_GET

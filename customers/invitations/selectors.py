@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from customers.models import Customer, Invitation, ProjectRegistration
-from customers.selectors import active_associations_for, manager_scope
+from customers.selectors import active_associations_for, narrowed_to_managers
 
 
 def invitations_for(user) -> QuerySet[Invitation]:
@@ -19,10 +19,7 @@ def invitations_for(user) -> QuerySet[Invitation]:
             output_field=CharField(),
         )
     )
-    scope = manager_scope(user)
-    if scope is not None:
-        qs = qs.filter(created_by_id__in=scope)
-    return qs
+    return narrowed_to_managers(qs, user, "created_by_id")
 
 
 def invitation_status_filter(status: str) -> Q:
@@ -51,10 +48,7 @@ def open_invitations_for_customer(customer: Customer) -> QuerySet[Invitation]:
 
 def projects_for(user) -> QuerySet[ProjectRegistration]:
     qs = ProjectRegistration.objects.filter(partner_id=user.partner_id)
-    scope = manager_scope(user)
-    if scope is not None:
-        qs = qs.filter(customer__manager_id__in=scope)
-    return qs
+    return narrowed_to_managers(qs, user)
 
 
 def own_customer_by_account(user, account_name: str) -> Customer | None:

@@ -16,6 +16,7 @@ from customers.invitations.forms import (
     InvitationResendForm,
     ProjectRegistrationForm,
 )
+from customers.invitations.rows import invitation_rows_context, project_rows_context
 from customers.invitations.selectors import (
     invitation_for_member,
     invitation_status_filter,
@@ -24,6 +25,7 @@ from customers.invitations.selectors import (
 )
 from customers.models import Association, Invitation
 from partnercenter.access import member_permission_required
+from partnercenter.actions import form_page, posted
 from partnercenter.pagination import filter_data, filtered, list_page
 
 INVITE = "customers.invite_customers"
@@ -56,40 +58,38 @@ def invitation_list(request):
         request, queryset=qs, ordering=["-sent_at", "-id"], scope=f"invitations:{request.user.pk}", form=form
     )
     for invitation in listed.rows:
-        invitation.display_label = Invitation.Status(invitation.display_status).label
         if invitation.display_status == Invitation.Status.SENT:
             invitation.link = request.build_absolute_uri(services.invitation_path(invitation))
     return render(
         request,
         "customers/invitations/list.html",
-        listed.context(remaining_today=_remaining_today(request.user.partner)),
+        listed.context(
+            remaining_today=_remaining_today(request.user.partner), row_context=invitation_rows_context(request)
+        ),
     )
 
 
 @require_http_methods(["GET", "POST"])
 @member_permission_required(INVITE)
 def invitation_create(request):
-    form = InvitationForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            invitation = services.invitation_send(actor=request.user, base_url=_base_url(request), **form.cleaned_data)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(
-                request, _("The invitation was sent to %(email)s. The link is valid for %(days)s days.")
-                % {"email": invitation.email, "days": settings.PARTNER_CENTER["INVITATION_VALID_DAYS"]},
-            )
-            return redirect("customers:invitation_list")
-    return render(
+    form = InvitationForm(posted(request))
+    return form_page(
         request,
-        "customers/invitations/invite.html",
-        {
-            "form": form,
-            "type_help": TYPE_HELP,
-            "remaining_today": _remaining_today(request.user.partner),
-            "daily_limit": settings.PARTNER_CENTER["INVITATIONS_PER_PARTNER_PER_DAY"],
-        },
+        form,
+        act=lambda data: services.invitation_send(actor=request.user, base_url=_base_url(request), **data),
+        success=lambda invitation: _("The invitation was sent to %(email)s. The link is valid for %(days)s days.")
+        % {"email": invitation.email, "days": settings.PARTNER_CENTER["INVITATION_VALID_DAYS"]},
+        done=lambda _invitation: redirect("customers:invitation_list"),
+        page=lambda: render(
+            request,
+            "customers/invitations/invite.html",
+            {
+                "form": form,
+                "type_help": TYPE_HELP,
+                "remaining_today": _remaining_today(request.user.partner),
+                "daily_limit": settings.PARTNER_CENTER["INVITATIONS_PER_PARTNER_PER_DAY"],
+            },
+        ),
     )
 
 
@@ -97,21 +97,18 @@ def invitation_create(request):
 @member_permission_required(INVITE)
 def invitation_resend(request, pk):
     invitation = invitation_for_member(request.user, pk)
-    form = InvitationResendForm.for_invitation(invitation, request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            new = services.invitation_resend(
-                actor=request.user, invitation=invitation, base_url=_base_url(request), **form.cleaned_data
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(
-                request,
-                _("A new invitation was sent to %(email)s; the previous link no longer works.") % {"email": new.email},
-            )
-            return redirect("customers:invitation_list")
-    return render(request, "customers/invitations/resend.html", {"form": form, "invitation": invitation})
+    form = InvitationResendForm.for_invitation(invitation, posted(request))
+    return form_page(
+        request,
+        form,
+        act=lambda data: services.invitation_resend(
+            actor=request.user, invitation=invitation, base_url=_base_url(request), **data
+        ),
+        success=lambda new: _("A new invitation was sent to %(email)s; the previous link no longer works.")
+        % {"email": new.email},
+        done=lambda _new: redirect("customers:invitation_list"),
+        page=lambda: render(request, "customers/invitations/resend.html", {"form": form, "invitation": invitation}),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -153,7 +150,9 @@ def project_list(request):
     return render(
         request,
         "customers/invitations/projects.html",
-        listed.context(refusal=services.project_register_refusal(request.user.partner)),
+        listed.context(
+            refusal=services.project_register_refusal(request.user.partner), row_context=project_rows_context(request)
+        ),
     )
 
 
@@ -161,16 +160,13 @@ def project_list(request):
 @member_permission_required(INVITE)
 def project_create(request):
     refusal = services.project_register_refusal(request.user.partner)
-    form = ProjectRegistrationForm(request.POST if request.method == "POST" else None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            project = services.project_register(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(
-                request,
-                _("The project %(name)s was registered; the vendor will review it.") % {"name": project.name},
-            )
-            return redirect("customers:project_list")
-    return render(request, "customers/invitations/project_form.html", {"form": form, "refusal": refusal})
+    form = ProjectRegistrationForm(posted(request), user=request.user)
+    return form_page(
+        request,
+        form,
+        act=lambda data: services.project_register(actor=request.user, **data),
+        success=lambda project: _("The project %(name)s was registered; the vendor will review it.")
+        % {"name": project.name},
+        done=lambda _project: redirect("customers:project_list"),
+        page=lambda: render(request, "customers/invitations/project_form.html", {"form": form, "refusal": refusal}),
+    )

@@ -3,7 +3,6 @@ account check from the customer's side, consent, agree or reject), the customer'
 dissociation request (check, notes, consent, reason, submit; cancel while pending)."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -13,6 +12,7 @@ from customers.models import AssociationRequest
 from customers.requests import services as services
 from customers.requests.forms import CancelForm, ConfirmForm, RejectForm, RequestSubmitForm
 from customers.requests.selectors import active_association_for_customer, open_request_for, request_for_customer
+from customers.requests.views import handle_request
 from partnercenter.access import customer_required
 from partnercenter.actions import form_action
 
@@ -73,31 +73,27 @@ def request_agree(request, pk):
         action=association_request.kind,
         handling=association_request,
     )
-    if form.is_valid():
-        try:
-            services.request_confirm(
-                actor=request.user, association_request=association_request, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            if association_request.kind == Kind.SWITCH:
-                messages.success(
-                    request,
-                    _("You agreed. From now on your partner funds your account and invoices you.")
-                    if association_request.target_type == "reseller"
-                    else _("You agreed. From now on you pay the vendor directly and invoice yourself."),
-                )
-            else:
-                messages.success(
-                    request,
-                    _(
-                        "You agreed. Your account is no longer associated with this partner: top up and set a payment "
-                        "method so that your services are not stopped."
-                    ),
-                )
-            return redirect("account_center:home")
-    return _handle_page(request, association_request, agree_form=form)
+    return handle_request(
+        request,
+        association_request,
+        form,
+        service=services.request_confirm,
+        success=_agreed(association_request),
+        done=lambda _result: redirect("account_center:home"),
+        page=lambda: _handle_page(request, association_request, agree_form=form),
+    )
+
+
+def _agreed(association_request) -> str:
+    """What the customer is told after agreeing: what changes for them from now on."""
+    if association_request.kind != Kind.SWITCH:
+        return _(
+            "You agreed. Your account is no longer associated with this partner: top up and set a payment "
+            "method so that your services are not stopped."
+        )
+    if association_request.target_type == "reseller":
+        return _("You agreed. From now on your partner funds your account and invoices you.")
+    return _("You agreed. From now on you pay the vendor directly and invoice yourself.")
 
 
 @require_POST
@@ -105,12 +101,11 @@ def request_agree(request, pk):
 def request_reject(request, pk):
     association_request = _association_request(request, pk)
     form = RejectForm(request.POST, association_request=association_request)
-    return form_action(
+    return handle_request(
         request,
+        association_request,
         form,
-        act=lambda data: services.request_reject(
-            actor=request.user, association_request=association_request, reason=data["reason"]
-        ),
+        service=services.request_reject,
         success=_("You rejected the request. Nothing changes; your partner is notified."),
         done=lambda _result: redirect("account_center:home"),
         page=lambda: _handle_page(request, association_request, reject_form=form),
@@ -122,12 +117,11 @@ def request_reject(request, pk):
 def request_cancel(request, pk):
     association_request = _association_request(request, pk)
     form = CancelForm(request.POST, association_request=association_request)
-    return form_action(
+    return handle_request(
         request,
+        association_request,
         form,
-        act=lambda data: services.request_cancel(
-            actor=request.user, association_request=association_request, reason=data["reason"]
-        ),
+        service=services.request_cancel,
         success=_("Your dissociation request is cancelled."),
         done=lambda _result: redirect("account_center:home"),
         page=lambda: _handle_page(request, association_request, cancel_form=form),

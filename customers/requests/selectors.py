@@ -5,17 +5,14 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from customers.models import Association, AssociationRequest, Customer
-from customers.selectors import manager_scope
+from customers.selectors import narrowed_to_managers
 
 Status = AssociationRequest.Status
 
 
 def requests_for_member(user) -> QuerySet[AssociationRequest]:
     qs = AssociationRequest.objects.filter(association__partner=user.partner)
-    scope = manager_scope(user)
-    if scope is not None:
-        qs = qs.filter(association__customer__manager_id__in=scope)
-    return qs
+    return narrowed_to_managers(qs, user, "association__customer__manager_id")
 
 
 def request_for_member(user, pk) -> AssociationRequest:

@@ -114,6 +114,18 @@ def _submit(request, pk, kind):
     )
 
 
+def handle_request(request, association_request, form, *, service, **flow):
+    """Handling a request with a reason, on either side (the partner cancels, approves or
+    rejects; the customer agrees, rejects or cancels): ``form_action`` calling ``service`` with
+    the member or customer, the request and the form's reason."""
+    return form_action(
+        request,
+        form,
+        act=lambda data: service(actor=request.user, association_request=association_request, reason=data["reason"]),
+        **flow,
+    )
+
+
 @require_GET
 @member_permission_required("customers.switch_association")
 def switch_check(request, pk):
@@ -197,12 +209,11 @@ def request_cancel(request, request_pk):
     if permission is None or not request.user.has_perm(permission):
         raise PermissionDenied
     form = CancelForm(request.POST, association_request=association_request)
-    return form_action(
+    return handle_request(
         request,
+        association_request,
         form,
-        act=lambda data: services.request_cancel(
-            actor=request.user, association_request=association_request, reason=data["reason"]
-        ),
+        service=services.request_cancel,
         success=_("Request cancelled. The customer is notified by e-mail."),
         done=lambda _result: redirect("customers:request_detail", association_request.pk),
         page=lambda: _detail_page(request, association_request, cancel_form=form),
@@ -217,12 +228,11 @@ def request_approve(request, request_pk):
     form = ConfirmForm(
         request.POST, association=association_request.association, action=Action.APPROVAL, handling=association_request
     )
-    return form_action(
+    return handle_request(
         request,
+        association_request,
         form,
-        act=lambda data: services.request_approve(
-            actor=request.user, association_request=association_request, reason=data["reason"]
-        ),
+        service=services.request_approve,
         success=_("Dissociation approved: the association has ended. The customer is notified."),
         done=lambda _result: redirect("customers:request_detail", association_request.pk),
         page=lambda: _detail_page(request, association_request, approve_form=form),
@@ -234,12 +244,11 @@ def request_approve(request, request_pk):
 def request_reject(request, request_pk):
     association_request = _association_request(request, request_pk)
     form = RejectForm(request.POST, association_request=association_request)
-    return form_action(
+    return handle_request(
         request,
+        association_request,
         form,
-        act=lambda data: services.request_reject(
-            actor=request.user, association_request=association_request, reason=data["reason"]
-        ),
+        service=services.request_reject,
         success=_("Dissociation rejected. The customer is notified."),
         done=lambda _result: redirect("customers:request_detail", association_request.pk),
         page=lambda: _detail_page(request, association_request, reject_form=form),

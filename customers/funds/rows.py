@@ -1,0 +1,27 @@
+"""What every row of the vouchers and ledger tables shares, worked out once per page for their
+Jinja2 templates (``templates/jinja2/customers/voucher_rows.jinja`` and the tables of the
+customer page and the Account Center's partner page): translated labels and choice labels, the
+recover form's ``row_url``, and whether the member may recover vouchers here."""
+from django.utils.translation import gettext
+
+from customers.models import LedgerEntry, Voucher
+from partnercenter.jinja import row_url
+
+
+def funds_rows_context(request, *, currency: str = "", recover: bool = False) -> dict:
+    """``currency`` is the partner's (the voucher list and the customer page); ``recover``
+    whether each unused voucher gets its *Recover* button (the member's permission, and on the
+    customer page that the customer is the partner's own)."""
+    return {
+        "currency": currency,
+        "recover": recover,
+        "next_url": request.get_full_path(),
+        "recover_url": row_url("customers:voucher_recover"),
+        "statuses": {value: str(label) for value, label in Voucher.Status.choices},
+        "kinds": {value: str(label) for value, label in LedgerEntry.Kind.choices},
+        "labels": {
+            "expired": gettext("Expired"),
+            "recover": gettext("Recover"),
+            "recover_from": gettext("Recover the voucher of %(amount)s from %(name)s"),
+        },
+    }
