@@ -247,8 +247,11 @@ class Association(models.Model):
         """Never writes ``has_pending_request``: the triggers keep it, and a row read before
         a request was submitted or closed would otherwise write the old value back."""
         if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            deferred = self.get_deferred_fields()  # as Django: a deferred field is not saved
             kwargs["update_fields"] = [
-                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name != "has_pending_request"
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "has_pending_request" and f.attname not in deferred
             ]
         super().save(*args, **kwargs)
 
