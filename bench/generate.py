@@ -490,6 +490,14 @@ def top_up(conn, customers: int, started: float) -> None:
                 kinds=text_array(["switch", "unbind", "dissociation"]), heavy=heavy_list,
             ))
         log("association requests, pending and closed", started)
+    # The triggers of customers migration 0010 keep Association.has_pending_request; this
+    # sets it whether or not they ran (a load with session_replication_role = replica skips them).
+    conn.execute("""
+        UPDATE customers_association a SET has_pending_request = EXISTS (
+            SELECT 1 FROM customers_associationrequest r WHERE r.association_id = a.id AND r.status = 'pending')
+        WHERE a.has_pending_request IS DISTINCT FROM EXISTS (
+            SELECT 1 FROM customers_associationrequest r WHERE r.association_id = a.id AND r.status = 'pending')
+    """)
 
     if _empty(conn, "customers_ledgerentry"):
         with conn.transaction():

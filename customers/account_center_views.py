@@ -1,11 +1,13 @@
 """Account Center pages, seen by the customer account owner."""
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from customers.funds.rows import funds_rows_context
-from customers.funds.selectors import customer_funds_for_account_center
+from customers.funds.selectors import account_center_vouchers
 from customers.home.selectors import account_summary
 from customers.models import Association, Customer
+from customers.requests.selectors import customer_request_overview
 from customers.requests.services import request_expire_due
 from partnercenter.access import customer_required
 
@@ -13,7 +15,7 @@ from partnercenter.access import customer_required
 def _active_association(customer) -> Association | None:
     return (
         Association.objects.filter(customer=customer, status=Association.Status.ACTIVE)
-        .select_related("partner")
+        .select_related("partner__distributor")
         .first()
     )
 
@@ -32,22 +34,27 @@ def needs_top_up(customer: Customer, association: Association | None) -> bool:
 @customer_required
 def my_partner(request):
     customer = request.user.customer
+    now = timezone.now()
     association = _active_association(customer)
+    overview = customer_request_overview(customer)
     # An overdue request is settled before the page shows it (a dissociation approved now
     # ends the association), so it never looks pending with its deadline passed.
-    if association is not None and request_expire_due(association=association):
+    if association is not None and overview.overdue(now) and request_expire_due(association=association, now=now):
         association = _active_association(customer)
         customer.refresh_from_db()
+        overview = customer_request_overview(customer)
+    vouchers = account_center_vouchers(customer=customer, now=now)
     return render(
         request,
         "account_center/my_partner.html",
         {
             "customer": customer,
             "association": association,
-            "summary": account_summary(customer),
+            "request_overview": overview,
+            "summary": account_summary(customer, now=now, requests=overview, vouchers=vouchers),
             "currency": association.partner.currency if association else "",
             "needs_top_up": needs_top_up(customer, association),
-            **customer_funds_for_account_center(customer=customer),
+            "funds_vouchers": vouchers.latest,
             "funds_row_context": funds_rows_context(request),
         },
     )

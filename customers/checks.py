@@ -13,12 +13,13 @@ the services call them again under the row locks. Adding a check touches only th
 write the class and decorate it with ``@register``.
 """
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -79,10 +80,31 @@ class Context:
     association: Association | None = None
     origin: str | None = None
     handling: AssociationRequest | None = None
+    _request_facts: dict | None = field(default=None, init=False, repr=False)
 
     def requests(self):
         qs = AssociationRequest.objects.all()
         return qs.exclude(pk=self.handling.pk) if self.handling is not None else qs
+
+    def request_facts(self) -> dict:
+        """What the request checks read of the customer's requests (the handled one left
+        out), in one statement for them all, read once per run: the latest submission of
+        each cooldown and the association's pending count."""
+        if self._request_facts is None:
+            by_partner = Q(association__partner=self.partner)
+            dissociation = Q(kind=Kind.DISSOCIATION)
+            self._request_facts = self.requests().filter(association__customer=self.customer).aggregate(
+                partner_request=Max("created_at", filter=by_partner & Q(kind__in=[Kind.SWITCH, Kind.UNBIND])),
+                partner_dissociation=Max("created_at", filter=by_partner & dissociation),
+                dissociation=Max("created_at", filter=dissociation),
+                pending=Count(
+                    "pk",
+                    filter=Q(association=self.association, status=AssociationRequest.Status.PENDING)
+                    if self.association is not None
+                    else Q(pk__in=[]),
+                ),
+            )
+        return self._request_facts
 
 
 @dataclass(frozen=True)
@@ -170,10 +192,6 @@ def register(cls: type[Check]) -> type[Check]:
     return cls
 
 
-def _latest(qs) -> datetime | None:
-    return qs.order_by("-created_at").values_list("created_at", flat=True).first()
-
-
 def _active_association(customer: Customer) -> Association | None:
     active = Association.objects.filter(customer=customer, status=Association.Status.ACTIVE)
     return active.select_related("partner").first()
@@ -226,13 +244,7 @@ class PartnerRequestCooldown(CooldownCheck):
     message = _("This partner submitted a switch or unbind request for this customer in the last %(months)s months.")
 
     def latest_submission(self, ctx):
-        return _latest(
-            ctx.requests().filter(
-                association__partner=ctx.partner,
-                association__customer=ctx.customer,
-                kind__in=[Kind.SWITCH, Kind.UNBIND],
-            )
-        )
+        return ctx.request_facts()["partner_request"]
 
 
 @register
@@ -243,11 +255,7 @@ class AfterDissociationCooldown(CooldownCheck):
     message = _("The customer submitted a dissociation request from this partner in the last %(months)s months.")
 
     def latest_submission(self, ctx):
-        return _latest(
-            ctx.requests().filter(
-                association__partner=ctx.partner, association__customer=ctx.customer, kind=Kind.DISSOCIATION
-            )
-        )
+        return ctx.request_facts()["partner_dissociation"]
 
 
 @register
@@ -258,7 +266,7 @@ class CustomerRequestCooldown(CooldownCheck):
     message = _("The customer submitted a dissociation request in the last %(months)s months.")
 
     def latest_submission(self, ctx):
-        return _latest(ctx.requests().filter(association__customer=ctx.customer, kind=Kind.DISSOCIATION))
+        return ctx.request_facts()["dissociation"]
 
 
 @register
@@ -270,8 +278,7 @@ class PendingRequest(Check):
     advice = _("Handle or cancel the pending request first.")
 
     def failing(self, ctx):
-        pending = ctx.requests().filter(association=ctx.association, status=AssociationRequest.Status.PENDING)
-        return pending.count() >= settings.PARTNER_CENTER["PENDING_REQUESTS_PER_ASSOCIATION"]
+        return ctx.request_facts()["pending"] >= settings.PARTNER_CENTER["PENDING_REQUESTS_PER_ASSOCIATION"]
 
 
 @register

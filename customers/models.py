@@ -198,6 +198,11 @@ class Association(models.Model):
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     end_reason = models.CharField(_("ended through"), max_length=20, choices=EndReason.choices, blank=True)
+    # Whether a request on the association is pending, kept by the database itself (triggers
+    # on the requests' table, customers migration 0010), never written by Django (see save()):
+    # it lets the customer list's pending filter walk a partial index of the partner's
+    # associations in its own order instead of probing every open request of the vendor.
+    has_pending_request = models.BooleanField(default=False, db_default=False, editable=False)
 
     class Meta:
         verbose_name = _("association")
@@ -227,10 +232,28 @@ class Association(models.Model):
             models.Index(fields=["partner", "ended_at"], name="assoc_partner_ended", condition=Q(status="ended")),
             # The customer list's default sort: newest association first, by its start.
             models.Index(fields=["partner", "status", "-started_at", "-id"], name="assoc_partner_status_started"),
+            # The customer list's pending filter, in the list's default order.
+            models.Index(
+                fields=["partner", "-started_at", "-id"],
+                name="assoc_partner_pending_started",
+                condition=Q(status="active", has_pending_request=True),
+            ),
         ]
 
     def __str__(self):
         return f"{self.partner} – {self.customer} ({self.get_type_display()})"
+
+    def save(self, *args, **kwargs):
+        """Never writes ``has_pending_request``: the triggers keep it, and a row read before
+        a request was submitted or closed would otherwise write the old value back."""
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            deferred = self.get_deferred_fields()  # as Django: a deferred field is not saved
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "has_pending_request" and f.attname not in deferred
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def customer_type_label(self) -> str:

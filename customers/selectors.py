@@ -23,13 +23,17 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import JSONObject
+from django.db.models.lookups import IsNull
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from customers.models import Association, AssociationRequest, Customer
+from customers.models import Association, AssociationRequest, Customer, ReservedInstance
 from organization.backends import customer_role_keys, role_keys
 from organization.models import Partner, Role, User
 from organization.selectors import MANAGER_ROLES
+from partnercenter.expressions import JSONRows, json_moment
 from partnercenter.pagination import ListedRow
 from partnercenter.statements import Names, read
 
@@ -86,6 +90,52 @@ def customers_visible_to(user) -> QuerySet[Customer]:
 
 def customer_for_member(user, pk) -> Customer:
     return get_object_or_404(customers_visible_to(user).select_related("manager", "enterprise_master"), pk=pk)
+
+
+@dataclass
+class CustomerPage:
+    """What the partner's customer page reads in one statement: the customer, every
+    association it has had (newest first, with the partner) and its unexpired reserved
+    instances (soonest first)."""
+
+    customer: Customer
+    associations: list[Association]
+    unexpired_reserved_instances: list[ReservedInstance]
+
+    @property
+    def current(self) -> Association | None:
+        return next((a for a in self.associations if a.is_active), None)
+
+
+def customer_page_for_member(user, pk, *, now: datetime | None = None) -> CustomerPage:
+    """The customer ``pk`` as :func:`customer_for_member` scopes it (another partner's
+    customer, or one outside a customer manager's scope, is a 404), read through its
+    associations with the customer row and its reserved instances joined to them."""
+    now = now or timezone.now()
+    unexpired = (
+        ReservedInstance.objects.filter(customer=OuterRef("customer_id"), expires_at__gt=now)
+        .order_by()
+        .values("customer")
+        .annotate(rows=JSONRows(JSONObject(resource="resource", expires_at="expires_at")))
+        .values("rows")
+    )
+    associations = list(
+        Association.objects.filter(customer_id=pk, customer__in=customers_visible_to(user).filter(pk=pk).values("pk"))
+        .select_related("partner", "customer__manager", "customer__enterprise_master")
+        .annotate(unexpired_reserved_instances=Subquery(unexpired))
+        .order_by("-started_at", "-pk")
+    )
+    if not associations:
+        raise Http404
+    customer = associations[0].customer
+    for association in associations:
+        association.customer = customer
+    instances = [
+        ReservedInstance(customer=customer, resource=row["resource"], expires_at=json_moment(row["expires_at"]))
+        for row in associations[0].unexpired_reserved_instances or []
+    ]
+    instances.sort(key=lambda ri: ri.expires_at)
+    return CustomerPage(customer=customer, associations=associations, unexpired_reserved_instances=instances)
 
 
 def shown_manager(user, customer: Customer) -> User | None:
@@ -336,8 +386,15 @@ def annotate_pending_request(qs: QuerySet[Association]) -> QuerySet[Association]
 
 
 def pending_request_filter(kind: str) -> Q:
-    """Associations with an open request (of ``kind``, or of any kind for "any")."""
-    return Q(Exists(_open_requests("" if kind == "any" else kind)))
+    """Associations with an open request (of ``kind``, or of any kind for "any"). The
+    ``has_pending_request`` column (kept by triggers, customers migration 0010) narrows the
+    walk to the partial index ``assoc_partner_pending_started``; the subquery keeps the
+    answer exact (a request past its deadline is not open). It is a scalar subquery
+    (``(SELECT id … LIMIT 1) IS NOT NULL``), not ``EXISTS``: PostgreSQL turns an EXISTS into a
+    join with every open request of the vendor and sorts, where this walks the index in the
+    list's order and probes each row's requests (bench/README §8)."""
+    first_open = Subquery(_open_requests("" if kind == "any" else kind).values("pk")[:1])
+    return Q(has_pending_request=True) & Q(IsNull(first_open, False))
 
 
 @cache

@@ -1,5 +1,4 @@
 """Customer management pages of the partner portal."""
-from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -7,13 +6,14 @@ from django.views.decorators.http import require_GET
 from customers.forms import CustomerFilterForm
 from customers.funds.rows import funds_rows_context
 from customers.funds.selectors import customer_funds_for_member
-from customers.models import Association, Customer
+from customers.models import Customer
+from customers.requests.selectors import association_request_overview
 from customers.requests.services import request_expire_due
 from customers.rows import customer_rows_context
 from customers.selectors import (
     CONTAINS_MIN_LENGTH,
     annotate_pending_request,
-    customer_for_member,
+    customer_page_for_member,
     customer_list_listing,
     customer_list_managers,
     customer_list_rows,
@@ -69,18 +69,19 @@ def customer_list(request):
 @member_permission_required("customers.view_customer")
 def customer_detail(request, pk):
     user = request.user
-    customer = customer_for_member(user, pk)
+    now = timezone.now()
+    page = customer_page_for_member(user, pk, now=now)
+    current = page.current
+    overview = association_request_overview(current) if current is not None else None
     # Settle the overdue request of the current association before the page shows it.
-    current = Association.objects.filter(customer=customer, status=Association.Status.ACTIVE).first()
-    if current is not None and request_expire_due(association=current):
-        customer = customer_for_member(user, pk)
-    associations = list(
-        Association.objects.filter(customer=customer).select_related("partner").order_by("-started_at")
-    )
-    current = next((a for a in associations if a.is_active), None)
+    if overview is not None and overview.overdue(now) and request_expire_due(association=current, now=now):
+        page = customer_page_for_member(user, pk, now=now)
+        current = page.current
+        overview = association_request_overview(current) if current is not None else None
+    customer = page.customer
     own = current is not None and current.partner_id == user.partner_id
     # History of other partners is not this partner's business: show only its own rows.
-    history = [a for a in associations if a.partner_id in (user.partner_id, current and current.partner_id)]
+    history = [a for a in page.associations if a.partner_id in (user.partner_id, current and current.partner_id)]
     return render(
         request,
         "customers/customer_detail.html",
@@ -88,12 +89,11 @@ def customer_detail(request, pk):
             "customer": customer,
             "manager": shown_manager(user, customer),
             "association": current,
+            "request_overview": overview,
             "own": own,
             "history": history,
             "row_context": customer_rows_context(request),
-            "unexpired_reserved_instances": customer.reserved_instances.filter(
-                Q(expires_at__gt=timezone.now())
-            ).order_by("expires_at"),
+            "unexpired_reserved_instances": page.unexpired_reserved_instances,
             "sub_accounts": Customer.objects.filter(enterprise_master=customer).order_by("account_name")
             if customer.enterprise_role == Customer.EnterpriseRole.MASTER
             else [],

@@ -15,11 +15,22 @@ Either reaching ``AXES_FAILURE_LIMIT`` within the cool-off locks. A successful s
 only the failures *of the account that signed in* (:class:`AccountLockoutHandler`): axes' own
 reset deletes every failure recorded from the client's address too, which let an attacker
 wipe the count of guesses against someone else's account by signing in to an account of
-their own from the same address."""
+their own from the same address.
+
+The handler also spends fewer statements than axes' own on every sign-in (issue 17): the two
+counters are summed in one statement, and a clean-up or reset that finds nothing to delete
+costs one read (axes' ``delete()`` reads the rows, then opens a transaction even when there
+are none)."""
+from functools import reduce
+from operator import or_
+
+from axes.attempts import get_cool_off_threshold
+from axes.conf import settings as axes_settings
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_client_username
+from axes.helpers import get_client_parameters, get_client_username
 from axes.models import AccessAttempt
 from django.contrib.auth import authenticate
+from django.db.models import Q, Sum
 
 from organization.models import User
 
@@ -41,8 +52,42 @@ class AccountLockoutHandler(AxesDatabaseHandler):
         username = get_client_username(request, credentials)
         if not username:
             return 0
-        count, _ = AccessAttempt.objects.filter(username=username).delete()
-        return count
+        return _delete_attempts(AccessAttempt.objects.filter(username=username))
+
+    def clean_expired_user_attempts(self, request=None, credentials=None) -> int:
+        if axes_settings.AXES_COOLOFF_TIME is None or axes_settings.AXES_USE_ATTEMPT_EXPIRATION:
+            return super().clean_expired_user_attempts(request, credentials)
+        return _delete_attempts(AccessAttempt.objects.filter(attempt_time__lte=get_cool_off_threshold(request)))
+
+    def get_failures(self, request, credentials=None) -> int:
+        """The larger of the counters' failures within the cool-off (as axes' own), both summed
+        in one statement."""
+        username = get_client_username(request, credentials)
+        conditions = [
+            Q(**parameters)
+            for parameters in get_client_parameters(
+                username, request.axes_ip_address, request.axes_user_agent, request, credentials
+            )
+        ]
+        if not conditions:
+            return 0
+        attempts = AccessAttempt.objects.filter(reduce(or_, conditions))
+        if axes_settings.AXES_COOLOFF_TIME is not None:
+            attempts = attempts.filter(attempt_time__gte=get_cool_off_threshold(request))
+        sums = attempts.aggregate(
+            **{f"counter_{i}": Sum("failures_since_start", filter=condition) for i, condition in enumerate(conditions)}
+        )
+        return max(total or 0 for total in sums.values())
+
+
+def _delete_attempts(attempts) -> int:
+    """Delete ``attempts`` (with their expirations), reading their ids first: one statement
+    when there are none, which is what almost every sign-in finds."""
+    ids = list(attempts.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    count, _ = AccessAttempt.objects.filter(pk__in=ids).delete()
+    return count
 
 
 def password_matches(request, user: User, password: str) -> bool:

@@ -19,7 +19,8 @@ from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
 
@@ -123,17 +124,17 @@ class KeysetPaginator:
             raise InvalidCursor(str(exc)) from None
         return values, direction
 
-    def _after(self, values, forward: bool) -> Q:
-        """Rows strictly after ``values`` in the walking direction."""
+    def _after(self, values, forward: bool):
+        """Rows strictly after ``values`` in the walking direction, as one row-value
+        comparison, ``(started_at, id) < (…, …)`` (Django's tuple lookups): PostgreSQL serves
+        it as the index range itself, every column in the ``Index Cond``. The equivalent
+        ``a < x OR (a = x AND b < y)`` is only a filter over every row before the cursor; with
+        the leading bound ``a <= x`` this used before, the range started at the cursor but
+        rows sharing its first value were still read and filtered (issue 17; bench/README).
+        SQLite compares row values too."""
         less = self.descending == forward
-        op = "lt" if less else "gt"
-        op_eq = "lte" if less else "gte"
-        condition = Q()
-        for i in reversed(range(len(self.fields))):
-            strict = Q(**{f"{self.fields[i]}__{op}": values[i]})
-            condition = strict if i == len(self.fields) - 1 else strict | (Q(**{self.fields[i]: values[i]}) & condition)
-        # A leading bound lets the index range scan start at the cursor.
-        return Q(**{f"{self.fields[0]}__{op_eq}": values[0]}) & condition
+        lookup = TupleLessThan if less else TupleGreaterThan
+        return lookup(Tuple(*self.fields), tuple(values))
 
     def page(self, cursor: str | None) -> Page:
         forward = True

@@ -145,9 +145,11 @@ if CACHE_URL:
     # Sessions are read from the shared cache and written through to the database; when the
     # cache fails they are read from the database. Only with a shared cache: a per-process
     # cache would keep a signed-out session alive in other workers.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Django's engines, written once on sign-in (partnercenter/sessions).
+    SESSION_ENGINE = "partnercenter.sessions.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "partnercenter.sessions.db"
 
 AUTH_USER_MODEL = "organization.User"
 AUTHENTICATION_BACKENDS = [

@@ -18,7 +18,7 @@ from partnercenter.cache import CacheUnavailable, FailSafeRedisCache
 
 from .api_helpers import CUSTOMERS, TOKENS, bearer, post_json
 
-CACHED_DB = "django.contrib.sessions.backends.cached_db"
+CACHED_DB = "partnercenter.sessions.cached_db"
 
 
 def _use_cache(settings, location, *, timeout=0.2, retry_seconds=60):

@@ -65,3 +65,31 @@ def test_without_a_count_no_count_is_made(records, django_assert_num_queries):
     with django_assert_num_queries(1):
         listed = _page(count=False)
     assert listed.total is None and len(listed.rows) == 3
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_pages_walk_rows_sharing_their_first_sort_value_in_both_directions(partner, settings, descending):
+    """The cursor is one row-value comparison on (created_at, id): rows that share the
+    moment are neither skipped nor repeated, forward and back, newest or oldest first."""
+    from django.utils import timezone
+
+    settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "PAGE_SIZE": 2}
+    moments = [timezone.now().replace(microsecond=0) - timezone.timedelta(minutes=m) for m in (0, 0, 0, 5, 5, 9, 9)]
+    for moment in moments:
+        f.OperationRecordFactory(partner=partner, created_at=moment)
+    ordering = ["-created_at", "-id"] if descending else ["created_at", "id"]
+    expected = list(OperationRecord.objects.order_by(*ordering).values_list("pk", flat=True))
+
+    def page(cursor=None):
+        return list_page(None, queryset=OperationRecord.objects.all(), ordering=ordering, scope="t", cursor=cursor)
+
+    pages, cursor = [], None
+    while True:
+        listed = page(cursor)
+        pages.append(listed)
+        cursor = listed.next_cursor
+        if cursor is None:
+            break
+    assert [r.pk for p in pages for r in p.rows] == expected
+    back = page(pages[-1].prev_cursor)
+    assert [r.pk for r in back.rows] == [r.pk for r in pages[-2].rows]

@@ -1,5 +1,8 @@
 """Scoped reads for funds and vouchers: a partner sees only the ledger rows and vouchers it
 created, narrowed to a customer manager's customers; a customer sees its own."""
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -52,3 +55,24 @@ def customer_funds_for_account_center(*, customer: Customer) -> dict:
     """The customer's own vouchers, from whichever partner issued them."""
     vouchers = Voucher.objects.filter(customer=customer).select_related("partner").order_by("-id")[:DETAIL_ROWS]
     return {"funds_vouchers": list(vouchers)}
+
+
+@dataclass
+class AccountCenterVouchers:
+    """The Account Center home's vouchers, read in one statement: the ``latest`` the funds
+    table lists and every ``unused`` one that has not expired (soonest first), for the total."""
+
+    latest: list[Voucher]
+    unused: list[Voucher]
+
+
+def account_center_vouchers(*, customer: Customer, now: datetime | None = None) -> AccountCenterVouchers:
+    """The latest :data:`DETAIL_ROWS` of the customer's vouchers (as
+    :func:`customer_funds_for_account_center`) ORed with its unused, unexpired ones."""
+    now = now or timezone.now()
+    mine = Voucher.objects.filter(customer=customer)
+    newest = mine.order_by("-id").values("pk")[:DETAIL_ROWS]
+    spendable = Q(status=Voucher.Status.UNUSED, expires_at__gt=now)
+    rows = list(mine.filter(Q(pk__in=newest) | spendable).select_related("partner").order_by("-id"))
+    unused = [v for v in rows if v.status == Voucher.Status.UNUSED and v.expires_at > now]
+    return AccountCenterVouchers(latest=rows[:DETAIL_ROWS], unused=sorted(unused, key=lambda v: (v.expires_at, v.pk)))

@@ -1,6 +1,9 @@
 """Scoped reads of association requests. A member sees the requests on their own partner's
 associations (narrowed to a customer manager's customers); a customer sees its own."""
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -49,3 +52,71 @@ def open_request_for(association: Association) -> AssociationRequest | None:
         .select_related("requested_by")
         .first()
     )
+
+
+# The pages that show an association's requests list this many, newest first.
+LATEST = 10
+
+
+@dataclass
+class RequestOverview:
+    """What a page shows of requests, read in one statement (:func:`request_overview`): the
+    ``latest`` (newest first) and every ``pending`` one (deadline first), including those
+    past their deadline, which the page settles before it shows anything."""
+
+    latest: list[AssociationRequest]
+    pending: list[AssociationRequest]
+
+    def overdue(self, now: datetime) -> bool:
+        return any(r.deadline <= now for r in self.pending)
+
+    def open(self, now: datetime) -> list[AssociationRequest]:
+        return [r for r in self.pending if r.deadline > now]
+
+    def open_request(self, now: datetime) -> AssociationRequest | None:
+        return next(iter(self.open(now)), None)
+
+
+def request_overview(qs: QuerySet[AssociationRequest], *, pending: Q = Q(), latest: int = LATEST) -> RequestOverview:
+    """The ``latest`` requests of ``qs`` and its pending ones matching ``pending``, in one
+    statement: the newest ids as a subquery ORed with the pending condition, so the pending
+    ones are read even when they are not among the newest."""
+    newest = qs.order_by("-created_at", "-pk").values("pk")[:latest]
+    listed_pending = Q(status=Status.PENDING) & pending
+    rows = list(
+        qs.filter(Q(pk__in=newest) | listed_pending)
+        .annotate(listed_pending=Case(When(listed_pending, then=Value(True)), default=Value(False), output_field=BooleanField()))
+        .order_by("-created_at", "-pk")
+    )
+    # The newest ids are the first ``latest`` rows of qs, and every row read is one of qs.
+    return RequestOverview(
+        latest=rows[:latest],
+        pending=sorted((r for r in rows if r.listed_pending), key=lambda r: (r.deadline, r.pk)),
+    )
+
+
+def association_request_overview(association: Association) -> RequestOverview:
+    """The partner's customer page: the association's latest requests and pending ones."""
+    return request_overview(
+        AssociationRequest.objects.filter(association=association).select_related("requested_by")
+    )
+
+
+def customer_request_overview(customer: Customer) -> RequestOverview:
+    """The Account Center: the customer's latest requests (on any association) and the
+    pending ones on its active association."""
+    return request_overview(
+        requests_for_customer(customer).select_related("association"),
+        pending=Q(association__status=Association.Status.ACTIVE),
+    )
+
+
+def pending_request_overview(association: Association) -> RequestOverview:
+    """The association's pending requests alone (the account check page shows the open one),
+    overdue ones included so that the page can settle them first."""
+    pending = list(
+        AssociationRequest.objects.filter(association=association, status=Status.PENDING)
+        .select_related("requested_by")
+        .order_by("deadline", "pk")
+    )
+    return RequestOverview(latest=[], pending=pending)

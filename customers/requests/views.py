@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,7 +15,7 @@ from customers.checks import Action, failure_message, run_checks
 from customers.models import Association, AssociationRequest
 from customers.requests import services as services
 from customers.requests.forms import CancelForm, ConfirmForm, InboxFilterForm, RejectForm, RequestSubmitForm
-from customers.requests.selectors import open_request_for, request_for_member, requests_for_member
+from customers.requests.selectors import pending_request_overview, request_for_member, requests_for_member
 from customers.rows import request_rows_context
 from customers.selectors import own_association_for_member
 from organization.protection import operation_protected
@@ -48,8 +49,14 @@ def _association_request(request, request_pk) -> AssociationRequest:
 
 
 def _check_page(request, pk, kind):
-    association = _association(request, pk)
-    results = run_checks(association=association, action=kind)
+    now = timezone.now()
+    association = own_association_for_member(request.user, pk)
+    pending = pending_request_overview(association)
+    # Settle an overdue request first (it may end the association), as _association does.
+    if pending.overdue(now) and services.request_expire_due(association=association, now=now):
+        association = own_association_for_member(request.user, pk)
+        pending = pending_request_overview(association)
+    results = run_checks(association=association, action=kind, now=now)
     return render(
         request,
         "customers/requests/check.html",
@@ -60,7 +67,7 @@ def _check_page(request, pk, kind):
             "kind_label": Kind(kind).label,
             "results": results,
             "passed": all(r.passed for r in results),
-            "open_request": open_request_for(association),
+            "open_request": pending.open_request(now),
         },
     )
 

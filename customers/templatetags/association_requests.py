@@ -1,32 +1,28 @@
-"""``{% customer_requests association %}`` on the partner's customer page and
-``{% account_center_requests customer %}`` on the Account Center's My partner page: the pending
-request with its deadline and the latest requests, so those pages need no change to their
-views."""
+"""``{% customer_requests association overview %}`` on the partner's customer page and
+``{% account_center_requests association overview %}`` on the Account Center's My partner
+page: the pending request with its deadline and the latest requests, as the view read them in
+one statement (``customers.requests.selectors.request_overview``, after settling the overdue
+ones)."""
 from django import template
-
-from customers.requests.selectors import active_association_for_customer, open_request_for, requests_for_customer
+from django.utils import timezone
 
 register = template.Library()
 
-LATEST = 10
-
 
 @register.inclusion_tag("customers/requests/_customer_requests.html", takes_context=True)
-def customer_requests(context, association):
-    latest = association.requests.select_related("requested_by").order_by("-created_at")[:LATEST]
+def customer_requests(context, association, overview):
     return {
         "perms": context.get("perms"),
         "association": association,
-        "open_request": open_request_for(association),
-        "latest": list(latest),
+        "open_request": overview.open_request(timezone.now()),
+        "latest": overview.latest,
     }
 
 
 @register.inclusion_tag("account_center/requests/_my_requests.html")
-def account_center_requests(customer):
-    association = active_association_for_customer(customer)
+def account_center_requests(association, overview):
     return {
         "association": association,
-        "open_request": open_request_for(association) if association is not None else None,
-        "latest": list(requests_for_customer(customer).order_by("-created_at")[:LATEST]),
+        "open_request": overview.open_request(timezone.now()) if association is not None else None,
+        "latest": overview.latest,
     }
