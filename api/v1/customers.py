@@ -2,7 +2,6 @@
 customer's facts, its account check, and registration of a new reseller customer (R2c)."""
 from typing import Literal
 
-from django.utils.translation import gettext as _
 from ninja import Header, Path, Query, Router, Status
 
 from api import ratelimit, services
@@ -10,6 +9,7 @@ from api.errors import ApiError, rate_limit_unavailable, registration_limit_exce
 from api.v1 import auth
 from api.v1.idempotency import idempotent
 from api.v1.openapi import problems_of
+from api.v1.paging import page_json
 from api.v1.schemas import (
     CLIENT_ID,
     MAX_ID,
@@ -35,20 +35,9 @@ from customers.selectors import (
     listed_association,
 )
 from partnercenter.clientip import client_ip
-from partnercenter.pagination import InvalidCursor, KeysetPaginator
+from partnercenter.pagination import KeysetPaginator
 
 router = Router(tags=["customers"])
-
-
-def invalid_cursor() -> ApiError:
-    return ApiError(404, "invalid_cursor", _("This cursor does not belong to this list. Start again without a cursor."))
-
-
-def page_of(paginator: KeysetPaginator, cursor: str):
-    try:
-        return paginator.page(cursor or None)
-    except InvalidCursor:
-        raise invalid_cursor() from None
 
 
 def customer_json(association: Association) -> dict:
@@ -112,12 +101,7 @@ def list_customers(request, filters: Query[CustomerFilters]):
                                filters.pending, ",".join(ordering))
     )
     paginator = KeysetPaginator(listing, ordering, page_size=filters.limit, scope=scope, row=listed_association)
-    page = page_of(paginator, filters.cursor)
-    return {
-        "results": [listed_json(row) for row in page.rows],
-        "next_cursor": page.next_cursor,
-        "previous_cursor": page.prev_cursor,
-    }
+    return page_json(paginator, filters.cursor, listed_json)
 
 
 @router.post(

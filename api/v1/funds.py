@@ -7,9 +7,9 @@ from decimal import Decimal
 from ninja import Path, Query, Router, Status
 
 from api.v1 import auth
-from api.v1.customers import page_of
 from api.v1.idempotency import HEADER, idempotent
 from api.v1.openapi import problems_of
+from api.v1.paging import page_json
 from api.v1.schemas import (
     MAX_ID,
     BalanceOut,
@@ -127,10 +127,8 @@ def list_ledger(request, params: Query[CursorLimit]):
     scope = manager_scope(member)
     if scope is not None:
         qs = qs.filter(customer__manager_id__in=scope)
-    page = page_of(KeysetPaginator(qs, ["-id"], page_size=params.limit, scope=f"api.ledger:{member.partner_id}"),
-                   params.cursor)
-    return {"results": [ledger_json(e) for e in page.rows], "next_cursor": page.next_cursor,
-            "previous_cursor": page.prev_cursor}
+    paginator = KeysetPaginator(qs, ["-id"], page_size=params.limit, scope=f"api.ledger:{member.partner_id}")
+    return page_json(paginator, params.cursor, ledger_json)
 
 
 @router.post(
@@ -165,9 +163,7 @@ def list_vouchers(request, filters: Query[VoucherFilters]):
     member = request.auth.member
     qs = filter_vouchers(vouchers_for(member).select_related("customer"), q=filters.q, status=filters.status or "")
     scope = f"api.vouchers:{member.partner_id}:{filters.q}:{filters.status or ''}"
-    page = page_of(KeysetPaginator(qs, ["-id"], page_size=filters.limit, scope=scope), filters.cursor)
-    return {"results": [voucher_json(v) for v in page.rows], "next_cursor": page.next_cursor,
-            "previous_cursor": page.prev_cursor}
+    return page_json(KeysetPaginator(qs, ["-id"], page_size=filters.limit, scope=scope), filters.cursor, voucher_json)
 
 
 @router.post(

@@ -7,9 +7,9 @@ from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Status
 
 from api.v1 import auth
-from api.v1.customers import page_of
 from api.v1.idempotency import idempotent
 from api.v1.openapi import problems_of
+from api.v1.paging import page_json
 from api.v1.problems import validation_failed
 from api.v1.schemas import (
     MAX_ID,
@@ -24,8 +24,7 @@ from api.v1.schemas import (
 from customers.requests import services as services
 from customers.requests.forms import InboxFilterForm
 from customers.requests.selectors import request_for_member, requests_for_member
-from customers.requests.views import SUBMIT_PERMISSION
-from customers.selectors import own_association_for_member
+from customers.requests.services import SUBMIT_PERMISSION
 from partnercenter.pagination import KeysetPaginator
 
 router = Router(tags=["requests"])
@@ -51,20 +50,10 @@ def request_json(r) -> dict:
     }
 
 
-def association_for(member, customer_pk):
-    """The member's own active association (404 otherwise), its overdue request settled
-    first, as the portal's request pages do."""
-    association = own_association_for_member(member, customer_pk)
-    if services.request_expire_due(association=association):
-        association = own_association_for_member(member, customer_pk)
-    return association
-
-
-def request_for(member, request_pk):
-    association_request = request_for_member(member, request_pk)
-    if services.request_expire_due(association=association_request.association):
-        association_request = request_for_member(member, request_pk)
-    return association_request
+# The member's own active association (404 otherwise) and a request of theirs, each read
+# after settling its overdue request, as the portal's request pages read them.
+association_for = services.own_association_settled
+request_for = services.request_for_member_settled
 
 
 @router.post(
@@ -107,9 +96,7 @@ def list_requests(request, filters: Query[RequestFilters]):
         raise validation_failed({"status": [_("Choose a valid status.")]})
     qs = requests_for_member(member).select_related("association__customer", "requested_by").filter(**lookups)
     scope = f"api.requests:{member.partner_id}:{filters.kind or ''}:{filters.status or ''}"
-    page = page_of(KeysetPaginator(qs, ["-id"], page_size=filters.limit, scope=scope), filters.cursor)
-    return {"results": [request_json(r) for r in page.rows], "next_cursor": page.next_cursor,
-            "previous_cursor": page.prev_cursor}
+    return page_json(KeysetPaginator(qs, ["-id"], page_size=filters.limit, scope=scope), filters.cursor, request_json)
 
 
 @router.get(
