@@ -208,8 +208,9 @@ def get_customer(request, customer_id: int = Id):
     summary="The account check of a switch or unbind",
     description=(
         "Every check that guards the action for this customer, passed or not, with its message, its advice "
-        "(what must be done, by whom) and, for a cooldown, when it clears; and the effects completing the "
-        "request would have, with this customer's amounts. Only for the partner's own customers."
+        "(what must be done), who can act on it (who_acts) and, for a cooldown, the moment it clears by itself "
+        "(clears_at); and the effects completing the request would have, with this customer's amounts (the notes "
+        "of the portal's consent page). Only for the partner's own customers."
     ),
     openapi_extra=problems_of(s404=["not_found"]),
 )
@@ -223,7 +224,7 @@ def get_account_check(request, action: Literal["switch", "unbind"], customer_id:
         "passed": all(r.passed for r in results),
         "checks": [
             {"code": r.code, "title": str(r.title), "passed": r.passed, "message": r.message, "advice": r.advice,
-             "available_on": r.available_on}
+             "who_acts": list(r.who_acts), "clears_at": r.available_on}
             for r in results
         ],
         "effects": [str(e) for e in request_effects(association=association, kind=action)],

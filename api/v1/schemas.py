@@ -275,7 +275,10 @@ class CheckOut(Schema):
     passed: bool
     message: str
     advice: str = Field(description="What must be done, and by whom, for the check to pass.")
-    available_on: datetime | None = Field(description="For a cooldown: when it clears.")
+    who_acts: list[Literal["customer", "partner", "vendor"]] = Field(
+        description="Who can make a failed check pass; empty when it passed or clears by itself (a cooldown)."
+    )
+    clears_at: datetime | None = Field(description="For a failed cooldown: the moment it clears by itself.")
 
 
 class AccountCheckOut(Schema):
