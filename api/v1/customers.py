@@ -8,7 +8,7 @@ from api import ratelimit, services
 from api.errors import ApiError, rate_limit_unavailable, registration_limit_exceeded
 from api.v1 import auth
 from api.v1.idempotency import idempotent
-from api.v1.openapi import problems_of
+from api.v1.openapi import from_body, from_first_result, link_to, problems_of
 from api.v1.paging import page_json
 from api.v1.schemas import (
     CLIENT_ID,
@@ -38,6 +38,12 @@ from partnercenter.clientip import client_ip
 from partnercenter.pagination import KeysetPaginator
 
 router = Router(tags=["customers"])
+
+
+def customer_links(value: str) -> list[dict]:
+    """From a customer to what is read and done with it."""
+    return [link_to(op, customer_id=value) for op in (
+        "getCustomer", "getAccountCheck", "submitRequest", "allocateFunds", "recoverFunds", "issueVoucher")]
 
 
 def customer_json(association: Association) -> dict:
@@ -87,7 +93,7 @@ def listed_json(row) -> dict:
         "customers, read-only), with its search, filters and sort, in pages linked by cursors. Customer "
         "managers see only their customers."
     ),
-    openapi_extra=problems_of(s404=["invalid_cursor"]),
+    openapi_extra=problems_of(s404=["invalid_cursor"], links={200: customer_links(from_first_result())}),
 )
 def list_customers(request, filters: Query[CustomerFilters]):
     member = request.auth.member
@@ -117,7 +123,7 @@ def list_customers(request, filters: Query[CustomerFilters]):
     ),
     openapi_extra=problems_of(
         idempotent=True, s409=["account_name_taken", "email_taken"], s429=["registration_limit_exceeded"],
-        s503=["rate_limit_unavailable"],
+        s503=["rate_limit_unavailable"], links={201: customer_links(from_body())},
     ),
 )
 @idempotent

@@ -9,7 +9,7 @@ from ninja import Path, Query, Router, Status
 
 from api.v1 import auth
 from api.v1.idempotency import idempotent
-from api.v1.openapi import problems_of
+from api.v1.openapi import from_body, from_first_result, link_to, problems_of
 from api.v1.paging import page_json
 from api.v1.schemas import (
     MAX_ID,
@@ -66,7 +66,8 @@ def base_url(request) -> str:
     operation_id="createInvitation",
     summary="Invite a customer by e-mail",
     description="Subject to the partner's daily invitation limit and one open invitation per e-mail.",
-    openapi_extra=problems_of(idempotent=True),
+    openapi_extra=problems_of(idempotent=True, links={201: [
+        link_to(op, invitation_id=from_body()) for op in ("resendInvitation", "revokeInvitation")]}),
 )
 @idempotent
 def create_invitation(request, data: InvitationIn):
@@ -85,7 +86,8 @@ def create_invitation(request, data: InvitationIn):
     operation_id="listInvitations",
     summary="List invitations",
     description="Newest first, with the portal's search (e-mail or name) and status filter.",
-    openapi_extra=problems_of(s404=["invalid_cursor"]),
+    openapi_extra=problems_of(s404=["invalid_cursor"], links={200: [
+        link_to(op, invitation_id=from_first_result()) for op in ("resendInvitation", "revokeInvitation")]}),
 )
 def list_invitations(request, filters: Query[InvitationFilters]):
     member = request.auth.member

@@ -7,7 +7,7 @@ from api import services as api_services
 from api.selectors import api_keys_for
 from api.v1 import auth
 from api.v1.idempotency import idempotent
-from api.v1.openapi import problems_of
+from api.v1.openapi import from_first_result, link_to, problems_of
 from api.v1.paging import page_json
 from api.v1.schemas import (
     MAX_ID,
@@ -50,7 +50,8 @@ def listed_json(row) -> dict:
 @router.get("/records", response=RecordPage, auth=auth.partner(VIEW_RECORDS), operation_id="listRecords",
             summary="List operation records",
             description="Newest first, with the records page's filters; tab=resellers: a distributor's resellers'.",
-            openapi_extra=problems_of(s404=["invalid_cursor"]))
+            openapi_extra=problems_of(s404=["invalid_cursor"], links={200: [
+                link_to("getRecord", record_id=from_first_result())]}))
 def list_records(request, filters: Query[RecordFilters]):
     member = request.auth.member
     tab, qs = _filtered(member, filters)

@@ -8,7 +8,7 @@ from ninja import Path, Query, Router, Status
 
 from api.v1 import auth
 from api.v1.idempotency import idempotent
-from api.v1.openapi import problems_of
+from api.v1.openapi import from_body, from_first_result, link_to, problems_of
 from api.v1.paging import page_json
 from api.v1.problems import validation_failed
 from api.v1.schemas import (
@@ -66,7 +66,8 @@ request_for = services.request_for_member_settled
         "Runs the account check under the locks; a failed check is a 409 listing every check that failed, "
         "with its advice. Needs the permission to switch (kind=switch) or unbind (kind=unbind)."
     ),
-    openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["checks_failed"]),
+    openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["checks_failed"], links={201: [
+        link_to("getRequest", request_id=from_body()), link_to("cancelRequest", request_id=from_body())]}),
 )
 @idempotent
 def submit_request(request, data: RequestSubmit, customer_id: int = Id):
@@ -85,7 +86,9 @@ def submit_request(request, data: RequestSubmit, customer_id: int = Id):
     operation_id="listRequests",
     summary="List requests",
     description="The portal's requests inbox: without filters, the pending dissociations waiting for the partner.",
-    openapi_extra=problems_of(s404=["invalid_cursor"]),
+    openapi_extra=problems_of(s404=["invalid_cursor"], links={200: [
+        link_to(op, request_id=from_first_result())
+        for op in ("getRequest", "approveDissociation", "rejectDissociation", "cancelRequest")]}),
 )
 def list_requests(request, filters: Query[RequestFilters]):
     member = request.auth.member
