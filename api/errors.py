@@ -9,12 +9,14 @@ CODES = {
     400: ["invalid_json", "validation_failed", "invalid_idempotency_key"],
     401: ["not_authenticated", "token_invalid", "token_expired", "token_revoked", "invalid_credentials"],
     403: ["permission_denied", "partner_token_required", "customer_token_required", "readonly_token"],
-    404: ["not_found", "customer_not_found", "invalid_cursor"],
+    404: ["not_found", "customer_not_found", "invalid_cursor", "link_invalid"],
     405: ["method_not_allowed"],
     # A refused business rule: the service's own code (these, a check's code, ...) or
     # checks_failed when several checks failed; the problem's ``checks`` lists each.
     409: ["account_name_taken", "email_taken", "customer_is_referral", "association_ended", "checks_failed",
           "idempotency_key_in_use"],
+    # A genuine invitation link that no longer works (used, declined, expired, revoked, superseded).
+    410: ["link_unusable"],
     422: ["idempotency_key_reused"],
     429: ["too_many_attempts", "registration_limit_exceeded"],
     500: ["server_error"],

@@ -14,6 +14,9 @@ measures each page through the Django test client, warm, in production mode (DEB
   50 rows, the yardstick for "within 2×";
 - the Django admin changelist over the same associations and records, signed in as a superuser
   operator, page 1 and page 2000;
+- API v1 (issue 18) with a partner token of the same member: ``GET /api/v1/customers`` page 1
+  and page 2000 and ``GET /api/v1/records`` page 1 and page 2000, held against the same admin
+  changelists (≤10 ms median, ≤4 queries, ≥10× the admin);
 - CSV export throughput (rows/s) and memory: the peak RSS growth of this process while it
   streams the distributor's whole log, and the tracemalloc peak of a 30-day export.
 
@@ -68,7 +71,7 @@ class Case:
     client: Client
     url: str
     params: dict = field(default_factory=dict)
-    kind: str = "portal"  # portal | admin | bare | export | signin (a POST answered by a redirect)
+    kind: str = "portal"  # portal | api | admin | bare | export | signin (a POST answered by a redirect)
     deep: bool = False
     expect: str | None = None  # text the page must contain (the first row of a deep page)
     times: list = field(default_factory=list)
@@ -250,8 +253,25 @@ def hashing_seconds(iterations: int) -> list[float]:
     return times
 
 
+def api_cases(api: Client) -> list[Case]:
+    """API v1's customer and record lists, page 1 and page 2000 (the cursor made by the
+    operation's own paginator, as for the portal pages), at the portal's page size."""
+    size = {"limit": settings.PARTNER_CENTER["PAGE_SIZE"]}
+    customers, records = "/api/v1/customers", "/api/v1/records"
+    cases = []
+    for label, url, marker in (("customers", customers, lambda a: f'"account_name": "{a.customer.account_name}"'),
+                               ("records", records, lambda r: f'"id": {r.pk},')):
+        cursor, first = deep_cursor(capture_paginator(api, url, size), DEEP_PAGE, marker)
+        cases += [
+            Case(f"API {label}, page 1", api, url, size, kind="api"),
+            Case(f"API {label}, page {DEEP_PAGE}", api, url, {**size, "cursor": cursor}, kind="api", deep=True,
+                 expect=first),
+        ]
+    return cases
+
+
 def build_cases(member: Client, operator: Client, distributor: Partner, search_terms: list[str],
-                account_center: Client | None = None) -> list[Case]:
+                account_center: Client | None = None, api: Client | None = None) -> list[Case]:
     customers, records = reverse("customers:list"), reverse("audit:list")
     heavy = heaviest_customer(distributor)
     admin_assoc = reverse("admin:customers_association_changelist")
@@ -288,6 +308,7 @@ def build_cases(member: Client, operator: Client, distributor: Partner, search_t
         Case("records, page 1", member, records),
         Case(f"records, page {DEEP_PAGE}", member, records, {"cursor": records_cursor}, deep=True,
              expect=records_first),
+        *(api_cases(api) if api else []),
         Case("records, event = funds.allocated", member, records, {"event": "funds.allocated"}),
         Case("records, last 30 days", member, records, last30),
         Case("bare keyset render, page 1", member, bare, {"partner": distributor.pk}, kind="bare"),
@@ -311,7 +332,10 @@ def build_cases(member: Client, operator: Client, distributor: Partner, search_t
 
 
 def comparator(case: Case, by_label: dict[str, Case]) -> tuple[Case | None, Case | None]:
-    """The bare render and the admin page a portal page is held against."""
+    """The bare render and the admin page a portal (or API) page is held against."""
+    if case.kind == "api":
+        model = "associations" if case.url == "/api/v1/customers" else "records"
+        return None, by_label.get(f"admin {model}, ?p={DEEP_PAGE}" if case.deep else f"admin {model}, page 1")
     if case.url not in (reverse("customers:list"), reverse("audit:list")):
         return None, None
     suffix = f"page {DEEP_PAGE}" if case.deep else "page 1"
@@ -331,7 +355,7 @@ def report(cases: list[Case], exports: list[dict], meta: dict) -> str:
             continue
         med = ms(median(case.times))
         floor = ms(median(case.floor))
-        bare, admin = comparator(case, by_label) if case.kind == "portal" else (None, None)
+        bare, admin = comparator(case, by_label) if case.kind in ("portal", "api") else (None, None)
         floor = floor if case.floor else float("nan")
         x_bare = med / ms(median(bare.times)) if bare else None
         speedup = ms(median(admin.times)) / med if admin else None
@@ -340,6 +364,11 @@ def report(cases: list[Case], exports: list[dict], meta: dict) -> str:
             hashing = ms(median(case.extra.get("hashing", [])))
             verdict.append(f"hashing {hashing:.1f}ms, the rest {med - hashing:.1f}ms")
             verdict.append(f"≤10q {'ok' if case.queries <= 10 else 'MISS'}")
+        if case.kind == "api":
+            verdict.append(f"≤10ms {'ok' if med <= 10 else 'MISS'}")
+            verdict.append(f"≤4q {'ok' if case.queries <= 4 else 'MISS'}")
+            if admin:
+                verdict.append(f"≥10× admin {'ok' if speedup >= 10 else 'MISS'}")
         if case.kind == "portal":
             limit = 30 if "search" in case.label else 15
             verdict.append(f"≤{limit}ms {'ok' if med <= limit else 'MISS'}")
@@ -397,7 +426,19 @@ def main() -> int:
     if (customer_user := User.objects.filter(username=BENCH_CUSTOMER).first()) is not None:
         account_center = Client()
         account_center.force_login(customer_user)
-    cases = build_cases(member, operator, distributor, terms, account_center)
+    from api.models import ApiToken
+    from api.services import partner_token_create
+
+    token, raw = partner_token_create(member=User.objects.get(username=MEMBER))
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    try:
+        return run(args, distributor, member, operator, terms, account_center, api)
+    finally:
+        ApiToken.objects.filter(pk=token.pk).delete()  # the bench leaves no credential behind
+
+
+def run(args, distributor, member, operator, terms, account_center, api) -> int:
+    cases = build_cases(member, operator, distributor, terms, account_center, api)
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
         cases = [c for c in cases if any(w in c.label for w in wanted)]

@@ -5,7 +5,8 @@ Each check is a small class with a stable ``code``, the actions it guards and, p
 association types it applies to, a failure ``message`` and ``advice`` naming who must act.
 Acceptance speaks to the customer about their own account before any partner is involved, so a
 check may word its failure differently for it (``wording``); the condition is written once.
-Cooldown checks also give the moment the action becomes possible again. ``run_checks`` (a
+Each failure also says who can act on it (``acts``: the customer, the partner, the vendor; none
+for a cooldown, which clears by itself), and a cooldown the moment it clears. ``run_checks`` (a
 request on an association) and ``accept_checks`` (a customer accepting an offer) run every
 applicable check and return every result, pass or fail, so a page can list them all;
 ``refusal`` turns the failures into one ``ValidationError``. Forms and pages call them, and
@@ -51,6 +52,10 @@ RESELLER = frozenset({Type.RESELLER})
 REFERRAL = frozenset({Type.REFERRAL})
 ALL_REQUESTS = {Action.SWITCH: BOTH, Action.UNBIND: BOTH, Action.DISSOCIATION: BOTH}
 Origin = Association.Origin
+
+# Who can act on a failed check (the API's ``who_acts``).
+CUSTOMER, PARTNER, VENDOR = "customer", "partner", "vendor"
+WHO_ACTS = (CUSTOMER, PARTNER, VENDOR)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -114,6 +119,8 @@ class CheckResult:
     message: str = ""
     advice: str = ""
     available_on: datetime | None = None
+    # Who can act on the failure, from WHO_ACTS; empty when it passed or clears by itself.
+    who_acts: tuple[str, ...] = ()
 
     @property
     def code(self) -> str:
@@ -136,6 +143,10 @@ class Check:
     wording: dict[str, tuple[str, str]] = {}
     # The ways of being offered an association the check applies to, when accepting.
     origins = frozenset(Origin.values)
+    # Who can act on a failure (per association type where it differs); when accepting, the
+    # customer unless ``accept_acts`` says otherwise.
+    acts: tuple[str, ...] | dict[str, tuple[str, ...]] = (CUSTOMER,)
+    accept_acts: tuple[str, ...] = (CUSTOMER,)
 
     def applies(self, action: str, association_type: str, origin: str | None = None) -> bool:
         return association_type in self.guards.get(action, ()) and (origin is None or origin in self.origins)
@@ -153,12 +164,19 @@ class Check:
         advice = self.advice
         return self.message, advice[ctx.type] if isinstance(advice, dict) else advice
 
+    def who_acts(self, ctx: Context) -> tuple[str, ...]:
+        if ctx.action == Action.ACCEPT:
+            return self.accept_acts
+        return self.acts[ctx.type] if isinstance(self.acts, dict) else self.acts
+
     def result(self, ctx: Context) -> CheckResult:
         if not self.failing(ctx):
             return CheckResult(self, passed=True)
         message, advice = self.message_and_advice(ctx)
         params = self.params(ctx)
-        return CheckResult(self, passed=False, message=str(message) % params, advice=str(advice) % params)
+        return CheckResult(
+            self, passed=False, message=str(message) % params, advice=str(advice) % params, who_acts=self.who_acts(ctx)
+        )
 
 
 class CooldownCheck(Check):
@@ -166,6 +184,7 @@ class CooldownCheck(Check):
     ``latest_submission`` finds; the advice names the date it becomes possible again."""
 
     advice = _("Possible again on %(date)s.")
+    acts = accept_acts = ()
 
     def latest_submission(self, ctx: Context) -> datetime | None:
         raise NotImplementedError
@@ -200,6 +219,8 @@ def _active_association(customer: Customer) -> Association | None:
 @register
 class AlreadyAssociated(Check):
     code = "associated"
+    acts = (CUSTOMER, PARTNER)
+    accept_acts = (CUSTOMER, PARTNER)
     title = _("Not associated with a partner")
     guards = {Action.ACCEPT: BOTH}
     message = _("Your account is already associated with %(partner)s.")
@@ -219,6 +240,7 @@ class AlreadyAssociated(Check):
 @register
 class NewAccount(Check):
     code = "public_link.new_account"
+    accept_acts = (PARTNER,)
     title = _("A new account without consumption")
     guards = {Action.ACCEPT: BOTH}
     origins = frozenset({Origin.PUBLIC_LINK})
@@ -272,6 +294,7 @@ class CustomerRequestCooldown(CooldownCheck):
 @register
 class PendingRequest(Check):
     code = "request.pending"
+    acts = (CUSTOMER, PARTNER)
     title = _("No other pending request")
     guards = ALL_REQUESTS
     message = _("Another request on this association is pending.")
@@ -302,6 +325,7 @@ class ReservedInstances(Check):
 @register
 class OrdersAwaitingPartnerPayment(Check):
     code = "orders.awaiting_partner_payment"
+    acts = (CUSTOMER, PARTNER)
     title = _("No orders waiting for the partner to pay")
     guards = ALL_REQUESTS
     message = _("Orders are waiting for the partner to pay.")
@@ -371,6 +395,7 @@ class HostedSub(Check):
 @register
 class Arrears(Check):
     code = "arrears"
+    acts = {Type.REFERRAL: (CUSTOMER,), Type.RESELLER: (PARTNER,)}
     title = _("No arrears")
     guards = {**ALL_REQUESTS, Action.ACCEPT: BOTH}
     message = _("The customer owes money.")
@@ -426,6 +451,7 @@ class InvoiceOwed(Check):
 @register
 class SpecialContract(Check):
     code = "special_contract"
+    acts = accept_acts = (VENDOR,)
     title = _("No effective special contract")
     guards = {**{action: RESELLER for action in ALL_REQUESTS}, Action.ACCEPT: BOTH}
     message = _("An effective special contract exists.")
@@ -444,6 +470,7 @@ class SpecialContract(Check):
 @register
 class CustomerFrozen(Check):
     code = "customer.frozen"
+    acts = (PARTNER,)
     title = _("The customer account is not frozen")
     guards = {action: RESELLER for action in ALL_REQUESTS}
     message = _("The customer account is frozen.")
@@ -456,6 +483,7 @@ class CustomerFrozen(Check):
 @register
 class PartnerFrozen(Check):
     code = "partner.frozen"
+    acts = (VENDOR,)
     title = _("The partner is not frozen")
     guards = {Action.SWITCH: RESELLER, Action.UNBIND: RESELLER, Action.APPROVAL: RESELLER}
     message = _("The partner, or its distributor, is frozen.")

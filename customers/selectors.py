@@ -11,7 +11,6 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
-    Exists,
     F,
     FilteredRelation,
     Func,

@@ -13,10 +13,10 @@ from customers.rows import customer_rows_context
 from customers.selectors import (
     CONTAINS_MIN_LENGTH,
     annotate_pending_request,
-    customer_page_for_member,
     customer_list_listing,
     customer_list_managers,
     customer_list_rows,
+    customer_page_for_member,
     listed_association,
     search_by_prefix,
     shown_manager,

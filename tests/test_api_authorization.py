@@ -21,6 +21,7 @@ from django.test import Client
 from django.utils import timezone
 
 from api import services as api_services
+from customers.invitations.services import invitation_token, public_link_token
 from customers.models import Association, Voucher
 from organization.models import Role
 from organization.permissions import ALL_PORTAL_PERMISSIONS
@@ -189,6 +190,10 @@ OPERATIONS: dict[str, Op] = {
     "revokeInvitation": Op("POST", lambda w, c: f"{V1}/invitations/{w.invitation(c).pk}/revoke", (INVITE,),
                            object=True, body=lambda w, c: {}),
     "listPublicLinks": Op("GET", lambda w, c: f"{V1}/public-links", (INVITE,)),
+    "registerProject": Op("POST", lambda w, c: f"{V1}/projects", (INVITE,),
+                          body=lambda w, c: {"customer_id": c.pk, "name": "Migration", "expected_amount": "10.00",
+                                             "expected_close": (timezone.localdate() + timedelta(days=30)).isoformat()}),
+    "listProjects": Op("GET", lambda w, c: f"{V1}/projects", (INVITE,)),
     "listRecords": Op("GET", lambda w, c: f"{V1}/records", ("audit.view_operationrecord",)),
     "exportRecords": Op("GET", lambda w, c: f"{V1}/records/export",
                         ("audit.view_operationrecord", "audit.export_records")),
@@ -214,6 +219,13 @@ OPERATIONS: dict[str, Op] = {
                                   customer_only=True, te_admin=True, body=lambda w, c: {}),
     "requestDissociation": Op("POST", lambda w, c: f"{V1}/me/dissociation", customer_only=True, te_admin=True,
                               body=lambda w, c: {"reason": "leaving"}),
+    # Offers of the other partner: the token's own partner's are refused (tests/test_api_offers.py).
+    "acceptInvitation": Op("POST", lambda w, c: f"{V1}/me/invitations/accept", customer_only=True, te_admin=True,
+                           body=lambda w, c: {"token": invitation_token(w.invitation(w.foreign))}),
+    "declineInvitation": Op("POST", lambda w, c: f"{V1}/me/invitations/decline", customer_only=True, te_admin=True,
+                            body=lambda w, c: {"token": invitation_token(w.invitation(w.foreign))}),
+    "acceptPublicLink": Op("POST", lambda w, c: f"{V1}/me/public-link/accept", customer_only=True, te_admin=True,
+                           body=lambda w, c: {"token": public_link_token(w.other_partner, "reseller")}),
 }
 
 

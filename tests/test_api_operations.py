@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from audit.models import OperationRecord
 from customers.models import AssociationRequest, LedgerEntry, Voucher
 from partnercenter import factories as f
 from tests.api_helpers import bearer, code_of, partner_token, post_json
@@ -53,6 +54,20 @@ class TestCustomerDetailAndCheck:
         assert "arrears" in failed and failed["arrears"]["advice"] and failed["arrears"]["message"]
         assert any(c["passed"] for c in body["checks"])
         assert any("30.00" in effect for effect in body["effects"])
+
+    def test_each_check_says_who_acts_and_a_cooldown_when_it_clears(self, client, token, customer, admin_member):
+        customer.arrears = Decimal("12.00")
+        customer.save(update_fields=["arrears"])
+        submitted = timezone.now() - timedelta(days=10)
+        f.AssociationRequestFactory(association=customer.associations.get(), kind="unbind", status="rejected",
+                                    requested_by=admin_member, created_at=submitted)
+        body = client.get(f"{V1}/customers/{customer.pk}/checks", {"action": "switch"}, **bearer(token)).json()
+        checks = {c["code"]: c for c in body["checks"]}
+        assert checks["arrears"]["who_acts"] == ["partner"] and checks["arrears"]["clears_at"] is None
+        cooldown = checks["cooldown.partner_request"]
+        assert cooldown["passed"] is False and cooldown["who_acts"] == []
+        assert cooldown["clears_at"][:10] == cooldown["advice"].split()[-3]
+        assert all(c["who_acts"] == [] and c["clears_at"] is None for c in body["checks"] if c["passed"])
 
     def test_a_missing_or_unknown_action_is_400(self, client, token, customer):
         for params in ({}, {"action": "dissociation"}):
@@ -104,6 +119,32 @@ class TestRequests:
         )
         approved = post_json(client, f"{V1}/requests/{dissociation.pk}/approve", {"consent": True}, **bearer(token))
         assert approved.status_code == 200 and approved.json()["status"] == "approved"
+
+
+    def test_with_operation_protection_on_the_token_is_the_proof(self, client, customer, rich_partner, admin_member):
+        """The portal asks for the password again before approving (R22); the API does not:
+        the token was obtained with the member's password or API key and expires within the
+        hour (README › API › Operation protection). The same approval on the portal, by the
+        same member in a fresh session, stops at the password page."""
+        rich_partner.operation_protection = True
+        rich_partner.save(update_fields=["operation_protection"])
+        dissociation = f.AssociationRequestFactory(
+            association=customer.associations.get(), kind="dissociation", requested_by=customer.user
+        )
+        from django.test import Client
+        from django.urls import reverse
+
+        portal = Client()
+        portal.force_login(admin_member)
+        page = portal.post(reverse("customers:request_approve", args=[dissociation.pk]), {"consent": "on"})
+        assert page.status_code == 200 and b"password" in page.content.lower()
+        dissociation.refresh_from_db()
+        assert dissociation.status == "pending"
+        approved = post_json(client, f"{V1}/requests/{dissociation.pk}/approve", {"consent": True},
+                             **bearer(partner_token(admin_member)))
+        assert approved.status_code == 200 and approved.json()["status"] == "approved"
+        record = OperationRecord.objects.get(event="request.approved")
+        assert record.actor_id == admin_member.pk
 
 
 class TestFunds:

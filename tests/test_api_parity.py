@@ -1,8 +1,8 @@
 """Parity between the portal and API v1: every business action a portal view calls (a service
 function: it runs in ``transaction.atomic``, DEVELOPERS.md rule 1) is called by an API v1
 operation too, so a partner's software can do what the portal does. A service the API leaves
-out on purpose is in NOT_IN_API with its reason; one still to be built is in PENDING and
-marked xfail(strict=True): the test turns red the day it is built, to be moved out of PENDING."""
+out on purpose is in NOT_IN_API with its reason; every other one must be called by an API v1
+module, or the test fails naming it."""
 import ast
 from pathlib import Path
 
@@ -36,12 +36,6 @@ NOT_IN_API = {
     "api.services.api_key_create": "API keys are created in the portal",
     # A customer signing up has no token: it is the customer's own browser flow.
     "customers.invitations.services.customer_sign_up": "the customer's own sign-up, no token",
-}
-PENDING = {
-    "customers.invitations.services.invitation_accept": "customer token: accept an invitation",
-    "customers.invitations.services.invitation_decline": "customer token: decline an invitation",
-    "customers.invitations.services.public_link_accept": "customer token: accept the public link",
-    "customers.invitations.services.project_register": "project registration",
 }
 
 
@@ -94,17 +88,9 @@ def test_the_portal_calls_services_at_all():
 
 
 def test_the_lists_name_only_portal_services():
-    assert sorted((set(NOT_IN_API) | set(PENDING)) - set(PORTAL_SERVICES)) == []
+    assert sorted(set(NOT_IN_API) - set(PORTAL_SERVICES)) == []
 
 
-@pytest.mark.parametrize(
-    "service",
-    [
-        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=f"no API operation yet: {PENDING[s]}"))
-        if s in PENDING else s
-        for s in PORTAL_SERVICES
-        if s not in NOT_IN_API
-    ],
-)
+@pytest.mark.parametrize("service", [s for s in PORTAL_SERVICES if s not in NOT_IN_API])
 def test_every_portal_service_has_an_api_operation(service):
     assert service in referenced(API_FILES), f"{service} is called by a portal view but by no API v1 operation"

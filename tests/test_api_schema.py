@@ -14,6 +14,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
+from schemathesis import GenerationMode
 from schemathesis.config import PositiveDataAcceptanceConfig
 
 from api.auth import digest, new_secret
@@ -186,3 +187,92 @@ def test_a_lone_surrogate_or_nul_in_any_body_field_is_a_400_naming_it(case, api_
     assert response.status_code == 400
     problem = response.json()
     assert problem["code"] in CODES[400] and list(problem["errors"]) == [name]
+
+
+# Stateful: schemathesis follows the document's OpenAPI links (create → read → act) ----------------
+
+# The links an integration follows, as (operation, status, linked operation): the test below
+# fails if the document loses one, the stateful run if one leads to an error.
+LINKS = {
+    ("registerCustomer", "201", "getCustomer"), ("registerCustomer", "201", "getAccountCheck"),
+    ("registerCustomer", "201", "submitRequest"), ("registerCustomer", "201", "allocateFunds"),
+    ("registerCustomer", "201", "issueVoucher"), ("listCustomers", "200", "getCustomer"),
+    ("submitRequest", "201", "getRequest"), ("submitRequest", "201", "cancelRequest"),
+    ("listRequests", "200", "approveDissociation"), ("createInvitation", "201", "resendInvitation"),
+    ("createInvitation", "201", "revokeInvitation"), ("allocateFunds", "201", "recoverFunds"),
+    ("issueVoucher", "201", "recoverVoucher"), ("listRecords", "200", "getRecord"),
+}
+
+
+def document_links(document) -> set[tuple[str, str, str]]:
+    return {
+        (operation["operationId"], status, link["operationId"])
+        for item in document["paths"].values() for operation in item.values()
+        for status, response in operation["responses"].items() for link in response.get("links", {}).values()
+    }
+
+
+def test_the_document_links_creations_to_their_reads_and_actions(client, db):
+    document = client.get(SCHEMA).json()
+    assert LINKS <= document_links(document)
+    ids = {op["operationId"] for item in document["paths"].values() for op in item.values()}
+    assert {target for _op, _status, target in document_links(document)} <= ids
+
+
+@pytest.fixture
+def funded_partner(api_token):
+    from organization.models import Partner
+
+    Partner.objects.filter(account_name="demo-sp").update(balance=10_000, voucher_quota=10_000)
+
+
+# A schema of its own: only the document's links are followed (schemathesis would otherwise
+# infer more and write them into the schema the stateless tests read).
+linked_schema = schemathesis.openapi.from_wsgi(SCHEMA, get_wsgi_application())
+linked_schema.config.checks.positive_data_acceptance = schema.config.checks.positive_data_acceptance
+linked_schema.config.phases.stateful.inference.algorithms = []
+# Invalid input is the stateless tests' part; here every step is meant to go through.
+linked_schema.config.phases.stateful.generation.modes = [GenerationMode.POSITIVE]
+linked_schema.auth()(PartnerTokenAuth)
+
+
+def test_the_api_keeps_to_its_document_along_its_links(funded_partner):
+    """Every step's answer is checked as in the stateless run (no server error, documented
+    status, content type and schema); a step whose link found nothing to follow (an empty
+    list) is fuzzed like any other call."""
+    from django.db import transaction
+
+    answered = set()
+
+    class Scenario(linked_schema.as_state_machine()):
+        """Each scenario starts from the fixture's data: it runs in a savepoint rolled back at
+        its end (the API runs in this thread, on this connection), so what one scenario
+        created cannot change what the next one draws."""
+
+        def setup(self):
+            super().setup()
+            self._savepoint = transaction.atomic()
+            self._savepoint.__enter__()
+
+        def teardown(self):
+            transaction.set_rollback(True)
+            self._savepoint.__exit__(None, None, None)
+            super().teardown()
+
+        def before_call(self, case):
+            super().before_call(case)
+            # A generated cursor never belongs to a list (a 404 by design): start at page one.
+            if case.query:
+                case.query.pop("cursor", None)
+
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            answered.add((case.operation.label, response.status_code // 100))
+
+    Scenario.run(settings=settings(
+        max_examples=30, stateful_step_count=8, deadline=None, database=None, derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    ))
+    # Random ids find nothing: a 2xx from an address with an id came from following a link.
+    reached = {label for label, kind in answered if kind == 2 and "{" in label}
+    assert "GET /api/v1/customers/{customer_id}" in reached and len(reached) >= 3, sorted(reached)

@@ -505,3 +505,38 @@ def test_the_acceptance_page_lists_every_check_with_its_result_like_the_request_
     assert body.count("text-bg-danger") == 1 and body.count("text-bg-success") == len(listed) - 2
     assert "Your account is in arrears (3.00)." in body and "Top up your account" in body
     assert "check-list" in body
+
+
+class TestWhoActs:
+    """Every failure names who can make it pass (the API's ``who_acts``); a cooldown names
+    nobody and the moment it clears."""
+
+    def test_every_check_names_only_known_actors(self):
+        from customers.checks import WHO_ACTS
+
+        for check in REGISTRY:
+            declared = check.acts.values() if isinstance(check.acts, dict) else [check.acts]
+            for actors in [*declared, check.accept_acts]:
+                assert set(actors) <= set(WHO_ACTS), check.code
+
+    def test_arrears_are_the_customers_to_clear_on_referral_and_the_partners_on_reseller(self, make_association):
+        for type, actor in ((REF, "customer"), (RES, "partner")):
+            association = make_association(type)
+            _customer_fact(arrears=Decimal("3.00"))(association)
+            result = _result(association, U, "arrears")
+            assert not result.passed and result.who_acts == (actor,)
+
+    def test_a_passed_check_names_nobody(self, make_association):
+        assert _result(make_association(REF), U, "arrears").who_acts == ()
+
+    def test_a_cooldown_names_nobody_and_its_moment(self, make_association):
+        association = make_association(REF)
+        f.AssociationRequestFactory(association=association, kind="unbind", status="rejected")
+        result = _result(association, S, "cooldown.partner_request")
+        assert not result.passed and result.who_acts == () and result.available_on is not None
+
+    def test_a_special_contract_is_the_vendors_to_lift_even_when_accepting(self, make_association, partner):
+        customer = f.CustomerFactory(special_contract=True)
+        results = accept_checks(customer, partner=partner, type=RES, origin=Association.Origin.INVITATION)
+        special = next(r for r in results if r.code == "special_contract")
+        assert not special.passed and special.who_acts == ("vendor",)

@@ -2,14 +2,14 @@
 customer's facts, its account check, and registration of a new reseller customer (R2c)."""
 from typing import Literal
 
-from django.utils.translation import gettext as _
 from ninja import Header, Path, Query, Router, Status
 
 from api import ratelimit, services
 from api.errors import ApiError, rate_limit_unavailable, registration_limit_exceeded
 from api.v1 import auth
 from api.v1.idempotency import idempotent
-from api.v1.openapi import problems_of
+from api.v1.openapi import from_body, from_first_result, link_to, problems_of
+from api.v1.paging import page_json
 from api.v1.schemas import (
     CLIENT_ID,
     MAX_ID,
@@ -35,20 +35,15 @@ from customers.selectors import (
     listed_association,
 )
 from partnercenter.clientip import client_ip
-from partnercenter.pagination import InvalidCursor, KeysetPaginator
+from partnercenter.pagination import KeysetPaginator
 
 router = Router(tags=["customers"])
 
 
-def invalid_cursor() -> ApiError:
-    return ApiError(404, "invalid_cursor", _("This cursor does not belong to this list. Start again without a cursor."))
-
-
-def page_of(paginator: KeysetPaginator, cursor: str):
-    try:
-        return paginator.page(cursor or None)
-    except InvalidCursor:
-        raise invalid_cursor() from None
+def customer_links(value: str) -> list[dict]:
+    """From a customer to what is read and done with it."""
+    return [link_to(op, customer_id=value) for op in (
+        "getCustomer", "getAccountCheck", "submitRequest", "allocateFunds", "recoverFunds", "issueVoucher")]
 
 
 def customer_json(association: Association) -> dict:
@@ -98,7 +93,7 @@ def listed_json(row) -> dict:
         "customers, read-only), with its search, filters and sort, in pages linked by cursors. Customer "
         "managers see only their customers."
     ),
-    openapi_extra=problems_of(s404=["invalid_cursor"]),
+    openapi_extra=problems_of(s404=["invalid_cursor"], links={200: customer_links(from_first_result())}),
 )
 def list_customers(request, filters: Query[CustomerFilters]):
     member = request.auth.member
@@ -112,12 +107,7 @@ def list_customers(request, filters: Query[CustomerFilters]):
                                filters.pending, ",".join(ordering))
     )
     paginator = KeysetPaginator(listing, ordering, page_size=filters.limit, scope=scope, row=listed_association)
-    page = page_of(paginator, filters.cursor)
-    return {
-        "results": [listed_json(row) for row in page.rows],
-        "next_cursor": page.next_cursor,
-        "previous_cursor": page.prev_cursor,
-    }
+    return page_json(paginator, filters.cursor, listed_json)
 
 
 @router.post(
@@ -133,7 +123,7 @@ def list_customers(request, filters: Query[CustomerFilters]):
     ),
     openapi_extra=problems_of(
         idempotent=True, s409=["account_name_taken", "email_taken"], s429=["registration_limit_exceeded"],
-        s503=["rate_limit_unavailable"],
+        s503=["rate_limit_unavailable"], links={201: customer_links(from_body())},
     ),
 )
 @idempotent
@@ -224,8 +214,9 @@ def get_customer(request, customer_id: int = Id):
     summary="The account check of a switch or unbind",
     description=(
         "Every check that guards the action for this customer, passed or not, with its message, its advice "
-        "(what must be done, by whom) and, for a cooldown, when it clears; and the effects completing the "
-        "request would have, with this customer's amounts. Only for the partner's own customers."
+        "(what must be done), who can act on it (who_acts) and, for a cooldown, the moment it clears by itself "
+        "(clears_at); and the effects completing the request would have, with this customer's amounts (the notes "
+        "of the portal's consent page). Only for the partner's own customers."
     ),
     openapi_extra=problems_of(s404=["not_found"]),
 )
@@ -239,7 +230,7 @@ def get_account_check(request, action: Literal["switch", "unbind"], customer_id:
         "passed": all(r.passed for r in results),
         "checks": [
             {"code": r.code, "title": str(r.title), "passed": r.passed, "message": r.message, "advice": r.advice,
-             "available_on": r.available_on}
+             "who_acts": list(r.who_acts), "clears_at": r.available_on}
             for r in results
         ],
         "effects": [str(e) for e in request_effects(association=association, kind=action)],

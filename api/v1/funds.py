@@ -7,9 +7,9 @@ from decimal import Decimal
 from ninja import Path, Query, Router, Status
 
 from api.v1 import auth
-from api.v1.customers import page_of
 from api.v1.idempotency import HEADER, idempotent
-from api.v1.openapi import problems_of
+from api.v1.openapi import from_body, from_first_result, link_to, problems_of
+from api.v1.paging import page_json
 from api.v1.schemas import (
     MAX_ID,
     BalanceOut,
@@ -80,7 +80,9 @@ def _move(request, customer_id: int, data: FundsMove, service):
     auth=auth.partner("customers.allocate_funds"),
     operation_id="allocateFunds",
     summary="Allocate funds to a reseller customer",
-    openapi_extra=problems_of(idempotent=True, s404=["not_found"]),
+    openapi_extra=problems_of(idempotent=True, s404=["not_found"], links={201: [
+        link_to("recoverFunds", customer_id=from_body("customer_id")),
+        link_to("getCustomer", customer_id=from_body("customer_id"))]}),
 )
 @idempotent
 def allocate_funds(request, data: FundsMove, customer_id: int = Id):
@@ -127,10 +129,8 @@ def list_ledger(request, params: Query[CursorLimit]):
     scope = manager_scope(member)
     if scope is not None:
         qs = qs.filter(customer__manager_id__in=scope)
-    page = page_of(KeysetPaginator(qs, ["-id"], page_size=params.limit, scope=f"api.ledger:{member.partner_id}"),
-                   params.cursor)
-    return {"results": [ledger_json(e) for e in page.rows], "next_cursor": page.next_cursor,
-            "previous_cursor": page.prev_cursor}
+    paginator = KeysetPaginator(qs, ["-id"], page_size=params.limit, scope=f"api.ledger:{member.partner_id}")
+    return page_json(paginator, params.cursor, ledger_json)
 
 
 @router.post(
@@ -139,7 +139,8 @@ def list_ledger(request, params: Query[CursorLimit]):
     auth=auth.partner("customers.issue_vouchers"),
     operation_id="issueVoucher",
     summary="Issue a voucher to a customer",
-    openapi_extra=problems_of(idempotent=True, s404=["not_found"]),
+    openapi_extra=problems_of(idempotent=True, s404=["not_found"], links={201: [
+        link_to("recoverVoucher", voucher_id=from_body())]}),
 )
 @idempotent
 def issue_voucher(request, data: VoucherIssue, customer_id: int = Id):
@@ -159,15 +160,14 @@ def issue_voucher(request, data: VoucherIssue, customer_id: int = Id):
     operation_id="listVouchers",
     summary="List vouchers",
     description="The portal's voucher list with its search and status filter.",
-    openapi_extra=problems_of(s404=["invalid_cursor"]),
+    openapi_extra=problems_of(s404=["invalid_cursor"], links={200: [
+        link_to("recoverVoucher", voucher_id=from_first_result())]}),
 )
 def list_vouchers(request, filters: Query[VoucherFilters]):
     member = request.auth.member
     qs = filter_vouchers(vouchers_for(member).select_related("customer"), q=filters.q, status=filters.status or "")
     scope = f"api.vouchers:{member.partner_id}:{filters.q}:{filters.status or ''}"
-    page = page_of(KeysetPaginator(qs, ["-id"], page_size=filters.limit, scope=scope), filters.cursor)
-    return {"results": [voucher_json(v) for v in page.rows], "next_cursor": page.next_cursor,
-            "previous_cursor": page.prev_cursor}
+    return page_json(KeysetPaginator(qs, ["-id"], page_size=filters.limit, scope=scope), filters.cursor, voucher_json)
 
 
 @router.post(

@@ -1,21 +1,28 @@
 """The customer token (SPEC R28): the customer's own association, balance, vouchers, records and
 requests (readonly and te_admin), and, with te_admin, what the customer does in the Account
 Center — agree to, reject or cancel a request, ask for a dissociation — as the customer, through
-the same services. Never on a request started by the partner that minted the token: a partner
-cannot agree to its own switch or unbind through an exchanged token."""
+the same services; and accept or decline an invitation or a partner's public link, given the
+link's token. Never on a request started, or an offer made, by the partner that minted the
+token: a partner cannot agree to its own switch or unbind, nor accept its own invitation,
+through an exchanged token."""
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Status
 
+from api.errors import ApiError
 from api.v1 import auth
-from api.v1.customers import association_json, page_of
+from api.v1.customers import association_json
 from api.v1.idempotency import idempotent
 from api.v1.openapi import problems_of
+from api.v1.paging import page_json
 from api.v1.requests import request_json
 from api.v1.schemas import (
     MAX_ID,
     Approval,
+    AssociationOut,
     CursorLimit,
+    DeclinedInvitationOut,
+    LinkIn,
     MyAccountOut,
     MyVoucherOut,
     Reason,
@@ -26,6 +33,7 @@ from api.v1.schemas import (
 )
 from audit.selectors import records_of_customer
 from customers.funds.selectors import customer_funds_for_account_center
+from customers.invitations import services as invitations
 from customers.requests import services as services
 from customers.requests.selectors import active_association_for_customer, request_for_customer, requests_for_customer
 from partnercenter.pagination import KeysetPaginator
@@ -40,10 +48,7 @@ def record_json(record) -> dict:
 
 
 def _own_request(token, request_pk):
-    customer = token.customer
-    association_request = request_for_customer(customer, request_pk)
-    if services.request_expire_due(association=association_request.association):
-        association_request = request_for_customer(customer, request_pk)
+    association_request = services.request_for_customer_settled(token.customer, request_pk)
     requester = association_request.requested_by
     if requester is not None and requester.partner_id == token.partner_id:
         raise PermissionDenied(
@@ -83,9 +88,7 @@ def list_my_records(request, params: Query[CursorLimit]):
     customer = request.auth.customer
     paginator = KeysetPaginator(records_of_customer(customer), ["-id"], page_size=params.limit,
                                 scope=f"api.me.records:{customer.pk}")
-    page = page_of(paginator, params.cursor)
-    return {"results": [record_json(r) for r in page.rows], "next_cursor": page.next_cursor,
-            "previous_cursor": page.prev_cursor}
+    return page_json(paginator, params.cursor, record_json)
 
 
 @router.get("/me/requests", response=RequestPage, auth=auth.customer(), operation_id="listMyRequests",
@@ -93,10 +96,8 @@ def list_my_records(request, params: Query[CursorLimit]):
 def list_my_requests(request, params: Query[CursorLimit]):
     customer = request.auth.customer
     qs = requests_for_customer(customer).select_related("association__customer", "requested_by")
-    page = page_of(KeysetPaginator(qs, ["-id"], page_size=params.limit, scope=f"api.me.requests:{customer.pk}"),
-                   params.cursor)
-    return {"results": [request_json(r) for r in page.rows], "next_cursor": page.next_cursor,
-            "previous_cursor": page.prev_cursor}
+    paginator = KeysetPaginator(qs, ["-id"], page_size=params.limit, scope=f"api.me.requests:{customer.pk}")
+    return page_json(paginator, params.cursor, request_json)
 
 
 @router.post("/me/requests/{request_id}/agree", response=RequestOut, auth=auth.customer(te_admin=True),
@@ -139,12 +140,90 @@ def cancel_request_as_customer(request, data: Reason, request_id: int = Id):
 def request_dissociation(request, data: RequiredReason):
     token = request.auth
     customer = token.customer
-    association = active_association_for_customer(customer)
-    if association is not None and services.request_expire_due(association=association):
-        association = active_association_for_customer(customer)
+    association = services.customer_association_settled(customer)
     if association is None:
         from django.http import Http404
 
         raise Http404
     created = services.request_submit_dissociation(actor=customer.user, association=association, reason=data.reason)
     return Status(201, request_json(request_for_customer(customer, created.pk)))
+
+
+# Offers: an invitation or a partner's public link ------------------------------------------------
+
+def _own_offer_refused(token, partner_id: int) -> None:
+    if partner_id == token.partner_id:
+        raise PermissionDenied(
+            _("This offer was made by the partner that holds this token; only the customer can answer it.")
+        )
+
+
+def _offer(token, link: str, *, public: bool):
+    """The partner making the offer of ``link``: a forged or tampered link is a 404
+    ``link_invalid``, an invitation that no longer works a 410 ``link_unusable``, both
+    saying why, as the customer's link page does."""
+    try:
+        if public:
+            partner, _type = invitations.public_link_from_token(link)
+            partner_id = partner.pk
+        else:
+            invitation = invitations.invitation_from_token(link)
+            invitations.invitation_ensure_usable(invitation)
+            partner_id = invitation.partner_id
+    except invitations.LinkInvalid as error:
+        raise ApiError(404, "link_invalid", " ".join(error.messages)) from None
+    except invitations.LinkUnusable as error:
+        raise ApiError(410, "link_unusable", " ".join(error.messages)) from None
+    _own_offer_refused(token, partner_id)
+
+
+def _answer(token, link: str, answer):
+    try:
+        return answer(actor=token.customer.user, token=link)
+    except invitations.LinkUnusable as error:  # used or revoked meanwhile
+        raise ApiError(410, "link_unusable", " ".join(error.messages)) from None
+
+
+OFFER_PROBLEMS = dict(idempotent=True, s404=["link_invalid"], s409=["checks_failed"])
+
+
+@router.post("/me/invitations/accept", response={201: AssociationOut}, auth=auth.customer(te_admin=True),
+             operation_id="acceptInvitation", summary="Accept an invitation, as the customer",
+             description=(
+                 "Runs the account check of acceptance (R3) under the locks; a failed check is a 409 listing "
+                 "every failure with its advice. Not for the token's own partner's invitations."),
+             openapi_extra=problems_of(**OFFER_PROBLEMS, s410=["link_unusable"]))
+@idempotent
+def accept_invitation(request, data: LinkIn):
+    token = request.auth
+    _offer(token, data.token, public=False)
+    association = _answer(token, data.token, invitations.invitation_accept)
+    return Status(201, association_json(association, token.member))
+
+
+@router.post("/me/invitations/decline", response=DeclinedInvitationOut, auth=auth.customer(te_admin=True),
+             operation_id="declineInvitation", summary="Decline an invitation, as the customer",
+             openapi_extra=problems_of(idempotent=True, s404=["link_invalid"], s410=["link_unusable"]))
+@idempotent
+def decline_invitation(request, data: LinkIn):
+    token = request.auth
+    _offer(token, data.token, public=False)
+    invitation = _answer(token, data.token, invitations.invitation_decline)
+    partner = invitation.partner
+    return {"id": invitation.pk, "type": invitation.type, "status": invitation.status,
+            "partner": {"id": partner.pk, "account_name": partner.account_name, "name": partner.name}}
+
+
+@router.post("/me/public-link/accept", response={201: AssociationOut}, auth=auth.customer(te_admin=True),
+             operation_id="acceptPublicLink", summary="Accept a partner's public link, as the customer",
+             description=(
+                 "Only a new account without consumption may (R2b); the account check of acceptance runs under "
+                 "the locks and a failed check is a 409 listing every failure."),
+             openapi_extra=problems_of(**OFFER_PROBLEMS))
+@idempotent
+def accept_public_link(request, data: LinkIn):
+    token = request.auth
+    _offer(token, data.token, public=True)
+    association = _answer(token, data.token, invitations.public_link_accept)
+    return Status(201, association_json(association, token.member))
+

@@ -102,12 +102,34 @@ def with_problems(document: dict) -> dict:
     return document
 
 
-def problems_of(*, idempotent: bool = False, **by_status: list[str]) -> dict:
+def problems_of(*, idempotent: bool = False, links: dict | None = None, **by_status: list[str]) -> dict:
     """``openapi_extra`` naming the problems an operation adds to the common ones
-    (``problems_of(s404=["not_found"])``); ``idempotent``: it takes an Idempotency-Key."""
+    (``problems_of(s404=["not_found"])``); ``idempotent``: it takes an Idempotency-Key;
+    ``links``: the OpenAPI links of its answers, ``{201: [link_to(...), ...]}``."""
     extra = {"x-problems": {int(key[1:]): codes for key, codes in by_status.items()}}
     if idempotent:
         extra["x-idempotent"] = True
+    if links:
+        extra["responses"] = {
+            # Keyed like ninja keys its responses (ints), so the links join the answer they belong to.
+            int(status): {"links": {link["operationId"]: link for link in entries}} for status, entries in links.items()
+        }
     return extra
+
+
+def link_to(operation_id: str, **parameters: str) -> dict:
+    """An OpenAPI link (create → read → act): the operation a client goes on to, each of its
+    path parameters taken from this answer by a runtime expression, e.g.
+    ``link_to("getRequest", request_id="$response.body#/id")``. Schemathesis follows them in
+    its stateful run (tests/test_api_schema.py)."""
+    return {"operationId": operation_id, "parameters": {f"path.{name}": value for name, value in parameters.items()}}
+
+
+def from_body(pointer: str = "id") -> str:
+    return f"$response.body#/{pointer}"
+
+
+def from_first_result(pointer: str = "id") -> str:
+    return f"$response.body#/results/0/{pointer}"
 
 

@@ -30,6 +30,7 @@ def titles() -> dict[int, str]:
         404: _("Not found"),
         405: _("Method not allowed"),
         409: _("Refused by a business rule"),
+        410: _("No longer usable"),
         422: _("Idempotency key reused"),
         429: _("Too many requests"),
         500: _("Server error"),

@@ -6,9 +6,9 @@ from ninja import Path, Query, Router
 from api import services as api_services
 from api.selectors import api_keys_for
 from api.v1 import auth
-from api.v1.customers import page_of
 from api.v1.idempotency import idempotent
-from api.v1.openapi import problems_of
+from api.v1.openapi import from_first_result, link_to, problems_of
+from api.v1.paging import page_json
 from api.v1.schemas import (
     MAX_ID,
     ApiKeyOut,
@@ -50,7 +50,8 @@ def listed_json(row) -> dict:
 @router.get("/records", response=RecordPage, auth=auth.partner(VIEW_RECORDS), operation_id="listRecords",
             summary="List operation records",
             description="Newest first, with the records page's filters; tab=resellers: a distributor's resellers'.",
-            openapi_extra=problems_of(s404=["invalid_cursor"]))
+            openapi_extra=problems_of(s404=["invalid_cursor"], links={200: [
+                link_to("getRecord", record_id=from_first_result())]}))
 def list_records(request, filters: Query[RecordFilters]):
     member = request.auth.member
     tab, qs = _filtered(member, filters)
@@ -58,9 +59,7 @@ def list_records(request, filters: Query[RecordFilters]):
         exclude={"cursor", "limit"}).values()))
     paginator = KeysetPaginator(record_listing(qs, resellers=tab == "resellers"), ORDERING, page_size=filters.limit,
                                 scope=scope, row=listed_record)
-    page = page_of(paginator, filters.cursor)
-    return {"results": [listed_json(r) for r in page.rows], "next_cursor": page.next_cursor,
-            "previous_cursor": page.prev_cursor}
+    return page_json(paginator, filters.cursor, listed_json)
 
 
 @router.get("/records/export", auth=auth.partner(VIEW_RECORDS, "audit.export_records"),

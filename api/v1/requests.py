@@ -7,9 +7,9 @@ from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Status
 
 from api.v1 import auth
-from api.v1.customers import page_of
 from api.v1.idempotency import idempotent
-from api.v1.openapi import problems_of
+from api.v1.openapi import from_body, from_first_result, link_to, problems_of
+from api.v1.paging import page_json
 from api.v1.problems import validation_failed
 from api.v1.schemas import (
     MAX_ID,
@@ -24,8 +24,7 @@ from api.v1.schemas import (
 from customers.requests import services as services
 from customers.requests.forms import InboxFilterForm
 from customers.requests.selectors import request_for_member, requests_for_member
-from customers.requests.views import SUBMIT_PERMISSION
-from customers.selectors import own_association_for_member
+from customers.requests.services import SUBMIT_PERMISSION
 from partnercenter.pagination import KeysetPaginator
 
 router = Router(tags=["requests"])
@@ -51,20 +50,10 @@ def request_json(r) -> dict:
     }
 
 
-def association_for(member, customer_pk):
-    """The member's own active association (404 otherwise), its overdue request settled
-    first, as the portal's request pages do."""
-    association = own_association_for_member(member, customer_pk)
-    if services.request_expire_due(association=association):
-        association = own_association_for_member(member, customer_pk)
-    return association
-
-
-def request_for(member, request_pk):
-    association_request = request_for_member(member, request_pk)
-    if services.request_expire_due(association=association_request.association):
-        association_request = request_for_member(member, request_pk)
-    return association_request
+# The member's own active association (404 otherwise) and a request of theirs, each read
+# after settling its overdue request, as the portal's request pages read them.
+association_for = services.own_association_settled
+request_for = services.request_for_member_settled
 
 
 @router.post(
@@ -77,7 +66,8 @@ def request_for(member, request_pk):
         "Runs the account check under the locks; a failed check is a 409 listing every check that failed, "
         "with its advice. Needs the permission to switch (kind=switch) or unbind (kind=unbind)."
     ),
-    openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["checks_failed"]),
+    openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["checks_failed"], links={201: [
+        link_to("getRequest", request_id=from_body()), link_to("cancelRequest", request_id=from_body())]}),
 )
 @idempotent
 def submit_request(request, data: RequestSubmit, customer_id: int = Id):
@@ -96,7 +86,9 @@ def submit_request(request, data: RequestSubmit, customer_id: int = Id):
     operation_id="listRequests",
     summary="List requests",
     description="The portal's requests inbox: without filters, the pending dissociations waiting for the partner.",
-    openapi_extra=problems_of(s404=["invalid_cursor"]),
+    openapi_extra=problems_of(s404=["invalid_cursor"], links={200: [
+        link_to(op, request_id=from_first_result())
+        for op in ("getRequest", "approveDissociation", "rejectDissociation", "cancelRequest")]}),
 )
 def list_requests(request, filters: Query[RequestFilters]):
     member = request.auth.member
@@ -107,9 +99,7 @@ def list_requests(request, filters: Query[RequestFilters]):
         raise validation_failed({"status": [_("Choose a valid status.")]})
     qs = requests_for_member(member).select_related("association__customer", "requested_by").filter(**lookups)
     scope = f"api.requests:{member.partner_id}:{filters.kind or ''}:{filters.status or ''}"
-    page = page_of(KeysetPaginator(qs, ["-id"], page_size=filters.limit, scope=scope), filters.cursor)
-    return {"results": [request_json(r) for r in page.rows], "next_cursor": page.next_cursor,
-            "previous_cursor": page.prev_cursor}
+    return page_json(KeysetPaginator(qs, ["-id"], page_size=filters.limit, scope=scope), filters.cursor, request_json)
 
 
 @router.get(

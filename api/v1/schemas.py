@@ -43,6 +43,10 @@ def pattern_messages() -> dict[str, str]:
         "password": _("Enter the password without NUL characters."),
         "q": _("Enter text without control characters."),
         "amount": _("Enter an amount like 12.50: digits, at most two decimal places."),
+        "expected_amount": _("Enter an amount like 12.50: digits, at most two decimal places."),
+        "description": _("Enter text without control characters."),
+        "expected_close": _("Enter a date in ISO 8601 form."),
+        "token": _("This is not a link token: use the part of the link after its last slash."),
     }
 
 
@@ -271,7 +275,10 @@ class CheckOut(Schema):
     passed: bool
     message: str
     advice: str = Field(description="What must be done, and by whom, for the check to pass.")
-    available_on: datetime | None = Field(description="For a cooldown: when it clears.")
+    who_acts: list[Literal["customer", "partner", "vendor"]] = Field(
+        description="Who can make a failed check pass; empty when it passed or clears by itself (a cooldown)."
+    )
+    clears_at: datetime | None = Field(description="For a failed cooldown: the moment it clears by itself.")
 
 
 class AccountCheckOut(Schema):
@@ -401,6 +408,31 @@ class PublicLinkOut(Schema):
     url: str
 
 
+class ProjectIn(Input):
+    customer_id: BodyId = Field(description="One of the partner's own associated customers.")
+    name: str = Field(max_length=200, pattern=NAME)
+    expected_amount: Amount
+    expected_close: IsoDate = Field(description="Not in the past.")
+    description: str = Field("", max_length=5000, pattern=TEXT)
+
+
+class ProjectOut(Schema):
+    id: int
+    customer: CustomerRef
+    name: str
+    expected_amount: Decimal
+    expected_close: date
+    description: str
+    status: Literal["submitted", "approved", "rejected"]
+    submitted_at: datetime
+    reviewed_at: datetime | None
+    review_reason: str
+
+
+class ProjectPage(Page):
+    results: list[ProjectOut]
+
+
 # Customer token: the customer's own account --------------------------------------------------
 class MyAccountOut(Schema):
     customer: CustomerRef
@@ -500,3 +532,19 @@ class ManagerAssignIn(Input):
 
 class ManagerAssignOut(Schema):
     changed: int
+
+
+# Customer token: offers (an invitation or a public link) -------------------------------------
+# A signed link token: the last part of the link's address (…/invitation/<token>/).
+LINK_TOKEN = r"^[A-Za-z0-9_:.-]{1,200}$"
+
+
+class LinkIn(Input):
+    token: str = Field(max_length=200, pattern=LINK_TOKEN, description="The token at the end of the link.")
+
+
+class DeclinedInvitationOut(Schema):
+    id: int
+    partner: PartnerOut
+    type: Literal["referral", "reseller"]
+    status: Literal["declined"]

@@ -6,7 +6,6 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -148,9 +147,12 @@ class ProjectRegistrationForm(forms.Form):
         return customer
 
     def clean_expected_close(self):
+        from customers.invitations.services import project_close_refusal
+
         expected_close = self.cleaned_data["expected_close"]
-        if expected_close < timezone.localdate():
-            raise forms.ValidationError(_("The expected close date cannot be in the past."), code="past")
+        refusal = project_close_refusal(expected_close)
+        if refusal is not None:
+            raise refusal
         return expected_close
 
 

@@ -435,6 +435,13 @@ def project_register_refusal(partner: Partner) -> str | None:
     return None
 
 
+def project_close_refusal(expected_close: date) -> ValidationError | None:
+    """A project cannot be expected to close in the past (in the partner's own calendar)."""
+    if expected_close < timezone.localdate():
+        return ValidationError(_("The expected close date cannot be in the past."), code="past")
+    return None
+
+
 def project_register(
     *,
     actor: User,
@@ -449,6 +456,9 @@ def project_register(
         refusal = project_register_refusal(partner)
         if refusal:
             raise ValidationError(refusal, code="not_in_programme")
+        past = project_close_refusal(expected_close)
+        if past is not None:
+            raise past
         if not Association.objects.filter(
             partner=partner, customer=customer, status=Association.Status.ACTIVE
         ).exists():

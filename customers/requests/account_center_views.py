@@ -11,7 +11,7 @@ from customers.checks import Action, failure_message, run_checks
 from customers.models import AssociationRequest
 from customers.requests import services as services
 from customers.requests.forms import CancelForm, ConfirmForm, RejectForm, RequestSubmitForm
-from customers.requests.selectors import active_association_for_customer, open_request_for, request_for_customer
+from customers.requests.selectors import open_request_for
 from customers.requests.views import handle_request
 from partnercenter.access import customer_required
 from partnercenter.actions import form_action
@@ -21,11 +21,7 @@ Status = AssociationRequest.Status
 
 
 def _association_request(request, pk) -> AssociationRequest:
-    customer = request.user.customer
-    association_request = request_for_customer(customer, pk)
-    if services.request_expire_due(association=association_request.association):
-        association_request = request_for_customer(customer, pk)
-    return association_request
+    return services.request_for_customer_settled(request.user.customer, pk)
 
 
 def _handle_page(request, association_request, *, agree_form=None, reject_form=None, cancel_form=None):
@@ -129,11 +125,7 @@ def request_cancel(request, pk):
 
 
 def _dissociation_association(request):
-    customer = request.user.customer
-    association = active_association_for_customer(customer)
-    if association is not None and services.request_expire_due(association=association):
-        association = active_association_for_customer(customer)
-    return association
+    return services.customer_association_settled(request.user.customer)
 
 
 def _dissociate_page(request, association, form):

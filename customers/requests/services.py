@@ -39,6 +39,8 @@ Kind = AssociationRequest.Kind
 Status = AssociationRequest.Status
 Type = Association.Type
 PARTNER_KINDS = (Kind.SWITCH, Kind.UNBIND)
+# The permission that submits a partner request of each kind, and cancels it (portal and API).
+SUBMIT_PERMISSION = {Kind.SWITCH: "customers.switch_association", Kind.UNBIND: "customers.unbind_association"}
 
 CENT = Decimal("0.01")
 _OTHER_TYPE = {Type.REFERRAL: Type.RESELLER, Type.RESELLER: Type.REFERRAL}
@@ -283,6 +285,65 @@ def request_expire_due(
     ids = list(due.order_by("deadline", "pk").values_list("pk", "association_id")[:limit])
     settled = [_settle(request_id, association_id, now) for request_id, association_id in ids]
     return [r for r in settled if r is not None]
+
+
+# Reads that settle first ---------------------------------------------------------------------
+# What a page or an API operation reads before showing or acting on a request: the overdue
+# request of the association is settled first (R7), and the object read again if it was,
+# since settling may have ended the association.
+
+
+def own_association_settled(user, customer_pk) -> Association:
+    """The member's own active association with customer ``customer_pk`` (404 otherwise)."""
+    from customers.selectors import own_association_for_member
+
+    association = own_association_for_member(user, customer_pk)
+    if request_expire_due(association=association):
+        association = own_association_for_member(user, customer_pk)
+    return association
+
+
+def own_association_and_pending(user, customer_pk, now: datetime):
+    """As :func:`own_association_settled`, with the association's pending requests
+    (``pending_request_overview``) read once: an overdue one is settled only when the overview
+    shows one, so a page without overdue requests spends no statement on settling."""
+    from customers.requests.selectors import pending_request_overview
+    from customers.selectors import own_association_for_member
+
+    association = own_association_for_member(user, customer_pk)
+    pending = pending_request_overview(association)
+    if pending.overdue(now) and request_expire_due(association=association, now=now):
+        association = own_association_for_member(user, customer_pk)
+        pending = pending_request_overview(association)
+    return association, pending
+
+
+def request_for_member_settled(user, request_pk) -> AssociationRequest:
+    from customers.requests.selectors import request_for_member
+
+    association_request = request_for_member(user, request_pk)
+    if request_expire_due(association=association_request.association):
+        association_request = request_for_member(user, request_pk)
+    return association_request
+
+
+def request_for_customer_settled(customer: Customer, request_pk) -> AssociationRequest:
+    from customers.requests.selectors import request_for_customer
+
+    association_request = request_for_customer(customer, request_pk)
+    if request_expire_due(association=association_request.association):
+        association_request = request_for_customer(customer, request_pk)
+    return association_request
+
+
+def customer_association_settled(customer: Customer) -> Association | None:
+    """The customer's active association, or None (settling may have just ended it)."""
+    from customers.requests.selectors import active_association_for_customer
+
+    association = active_association_for_customer(customer)
+    if association is not None and request_expire_due(association=association):
+        association = active_association_for_customer(customer)
+    return association
 
 
 # Steps ---------------------------------------------------------------------------------------

@@ -15,9 +15,8 @@ from customers.checks import Action, failure_message, run_checks
 from customers.models import Association, AssociationRequest
 from customers.requests import services as services
 from customers.requests.forms import CancelForm, ConfirmForm, InboxFilterForm, RejectForm, RequestSubmitForm
-from customers.requests.selectors import pending_request_overview, request_for_member, requests_for_member
+from customers.requests.selectors import requests_for_member
 from customers.rows import request_rows_context
-from customers.selectors import own_association_for_member
 from organization.protection import operation_protected
 from partnercenter.access import member_permission_required
 from partnercenter.actions import form_action
@@ -26,23 +25,17 @@ from partnercenter.pagination import filter_data, list_page
 Kind = AssociationRequest.Kind
 Status = AssociationRequest.Status
 
-SUBMIT_PERMISSION = {Kind.SWITCH: "customers.switch_association", Kind.UNBIND: "customers.unbind_association"}
+SUBMIT_PERMISSION = services.SUBMIT_PERMISSION
 
 
 def _association(request, pk) -> Association:
     """The member's own active association with customer ``pk`` (404 otherwise), after
     settling its overdue request, which may have ended it."""
-    association = own_association_for_member(request.user, pk)
-    if services.request_expire_due(association=association):
-        association = own_association_for_member(request.user, pk)
-    return association
+    return services.own_association_settled(request.user, pk)
 
 
 def _association_request(request, request_pk) -> AssociationRequest:
-    association_request = request_for_member(request.user, request_pk)
-    if services.request_expire_due(association=association_request.association):
-        association_request = request_for_member(request.user, request_pk)
-    return association_request
+    return services.request_for_member_settled(request.user, request_pk)
 
 
 # Switch and unbind: check → notes → submit ----------------------------------------------------
@@ -50,12 +43,7 @@ def _association_request(request, request_pk) -> AssociationRequest:
 
 def _check_page(request, pk, kind):
     now = timezone.now()
-    association = own_association_for_member(request.user, pk)
-    pending = pending_request_overview(association)
-    # Settle an overdue request first (it may end the association), as _association does.
-    if pending.overdue(now) and services.request_expire_due(association=association, now=now):
-        association = own_association_for_member(request.user, pk)
-        pending = pending_request_overview(association)
+    association, pending = services.own_association_and_pending(request.user, pk, now)
     results = run_checks(association=association, action=kind, now=now)
     return render(
         request,
