@@ -251,7 +251,7 @@ def hashing_seconds(iterations: int) -> list[float]:
 
 
 def build_cases(member: Client, operator: Client, distributor: Partner, search_terms: list[str],
-                account_center: Client | None = None) -> list[Case]:
+                account_center: Client | None = None, manager: Client | None = None) -> list[Case]:
     customers, records = reverse("customers:list"), reverse("audit:list")
     heavy = heaviest_customer(distributor)
     admin_assoc = reverse("admin:customers_association_changelist")
@@ -282,6 +282,8 @@ def build_cases(member: Client, operator: Client, distributor: Partner, search_t
              {"manager": User.objects.get(username=f"{DISTRIBUTOR}:manager1").pk}),
         Case("customer detail, most records", member, reverse("customers:detail", args=[heavy])),
         Case("account check, switch", member, reverse("customers:switch_check", args=[heavy])),
+        Case("partner home", member, reverse("home")),
+        *([Case("partner home, customer manager", manager, reverse("home"))] if manager else []),
         *([Case("Account Center home", account_center, reverse("account_center:home"))] if account_center else []),
         Case("sign-in POST", Client(), reverse("login"),
              {"partner_account": DISTRIBUTOR, "member_name": "admin", "password": PASSWORD}, kind="signin"),
@@ -341,9 +343,11 @@ def report(cases: list[Case], exports: list[dict], meta: dict) -> str:
             verdict.append(f"hashing {hashing:.1f}ms, the rest {med - hashing:.1f}ms")
             verdict.append(f"≤10q {'ok' if case.queries <= 10 else 'MISS'}")
         if case.kind == "portal":
-            limit = 30 if "search" in case.label else 15
+            home = "home" in case.label  # issue 21: the whole home page in 50 ms, its own query budget
+            limit = 50 if home else 30 if "search" in case.label else 15
             verdict.append(f"≤{limit}ms {'ok' if med <= limit else 'MISS'}")
-            verdict.append(f"≤6q {'ok' if case.queries <= 6 else 'MISS'}")
+            if not home:
+                verdict.append(f"≤6q {'ok' if case.queries <= 6 else 'MISS'}")
             if admin:
                 need = 40 if case.deep else 10
                 verdict.append(f"≥{need}× admin {'ok' if speedup >= need else 'MISS'}")
@@ -397,7 +401,11 @@ def main() -> int:
     if (customer_user := User.objects.filter(username=BENCH_CUSTOMER).first()) is not None:
         account_center = Client()
         account_center.force_login(customer_user)
-    cases = build_cases(member, operator, distributor, terms, account_center)
+    manager = None
+    if (manager_user := User.objects.filter(username=f"{DISTRIBUTOR}:manager1").first()) is not None:
+        manager = Client()
+        manager.force_login(manager_user)
+    cases = build_cases(member, operator, distributor, terms, account_center, manager)
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
         cases = [c for c in cases if any(w in c.label for w in wanted)]
