@@ -322,5 +322,5 @@ def test_the_charts_follow_a_change_at_once(as_user, admin_member, partner):
         return charts["chart-associations"]["series"][0]["values"][-1]
 
     before = new_this_month()
-    associated(partner, "Fresh Ltd")
+    f.AssociationFactory(partner=partner, started_at=timezone.now())
     assert new_this_month() == before + 1
