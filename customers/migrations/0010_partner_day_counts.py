@@ -162,7 +162,12 @@ def create_triggers(apps, schema_editor):
         schema_editor.execute(_upsert([_contributions(vendor, table, table, 1)]))
     # A customer's rows are counted under its manager: a new manager takes them over.
     if vendor == "postgresql":
-        _pg_function(schema_editor, _name(CUSTOMERS), _move_statement(vendor) + ";")
+        # Most customer updates (balances, facts) change no manager: a cheap test first.
+        changed = (
+            "IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id "
+            "WHERE o.manager_id IS DISTINCT FROM n.manager_id) THEN "
+        )
+        _pg_function(schema_editor, _name(CUSTOMERS), changed + _move_statement(vendor) + "; END IF;")
         _pg_trigger(schema_editor, CUSTOMERS, "UPDATE")
     else:
         schema_editor.execute(
