@@ -68,11 +68,15 @@ def reference(user, months, now):
 
 
 def charts(user, months, now):
-    return {
+    """What the home draws (one read of the day counts), each chart read alone beside it."""
+    together = home.chart_numbers(user, months, now=now, associations=True, funds=True)
+    alone = {
         "associations": home.association_chart(user, months),
         "funds": home.funds_chart(user, months),
         "requests": home.request_outcomes(user, since=months[0], now=now),
     }
+    assert together == alone
+    return together
 
 
 def boundaries(zone, now):

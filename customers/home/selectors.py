@@ -231,38 +231,77 @@ def _split(boundaries: list[datetime]) -> _Split:
     return _Split(sorted(days))
 
 
-def _day_counts(user, series: list[str], since: datetime, split: _Split):
-    """(series, local month start date, tally, cents) of the whole UTC days since ``since``, for
-    the partner or the customer manager's scope, the cut days left out."""
+def _day_counts(user, series: list[str], since: datetime, split: _Split) -> dict[tuple[str, date], list[int]]:
+    """{(series, local month start date): [tally, cents]} of the whole UTC days since ``since``,
+    for the partner or the customer manager's scope, the cut days left out. One statement on
+    ``daycount_read``."""
     qs = PartnerDayCount.objects.filter(
         partner_id=user.partner_id, series__in=series, day__gte=since.astimezone(UTC).date(),
     ).exclude(day__in=split.days)
     scope = manager_scope(user)
     if scope is not None:
         qs = qs.filter(manager_id__in=scope)
+    out: dict[tuple[str, date], list[int]] = {}
     rows = qs.values("series", "day").annotate(t=Sum("tally"), c=Sum("cents")).values_list("series", "day", "t", "c")
     for name, day, tally, cents in rows:
-        yield name, _month_key(datetime.combine(day, time(), tzinfo=UTC)), tally, cents
+        totals = out.setdefault((name, _month_key(datetime.combine(day, time(), tzinfo=UTC))), [0, 0])
+        totals[0] += tally
+        totals[1] += cents
+    return out
 
 
-def association_chart(user, months: list[datetime]) -> dict[str, list[int]]:
+def _chart_split(months: list[datetime]) -> _Split:
+    return _split([*months, add_months(months[-1], 1)])
+
+
+ASSOCIATION_SERIES = ["assoc.started", "assoc.ended"]
+
+
+def _request_series() -> list[str]:
+    return [f"request.{status.value}" for status in REQUEST_OUTCOMES]
+
+
+def _ledger_series() -> list[str]:
+    return [f"ledger.{kind.value}" for kinds in FUND_SERIES.values() for kind in kinds]
+
+
+def chart_numbers(user, months: list[datetime], *, now: datetime, associations: bool, funds: bool) -> dict:
+    """The home's charts, those asked for: ``associations`` (and ``requests``, submitted since
+    the first month) and ``funds``, from one read of the day counts."""
+    split = _chart_split(months)
+    series = [*(ASSOCIATION_SERIES + _request_series() if associations else []), *(_ledger_series() if funds else [])]
+    counts = _day_counts(user, series, months[0], split) if series else {}
+    data = {}
+    if associations:
+        data["associations"] = association_chart(user, months, split=split, counts=counts)
+        data["requests"] = request_outcomes(user, since=months[0], now=now, split=split, counts=counts)
+    if funds:
+        data["funds"] = funds_chart(user, months, split=split, counts=counts)
+    return data
+
+
+def association_chart(
+    user, months: list[datetime], *, split: _Split | None = None, counts=None
+) -> dict[str, list[int]]:
     """New and ended associations of the partner per month (day counts ``assoc.started`` and
     ``assoc.ended``; the cut days on ``assoc_partner_started`` and ``assoc_partner_ended``)."""
     start = months[0]
-    split = _split([*months, add_months(months[-1], 1)])
+    split = split or _chart_split(months)
+    if counts is None:
+        counts = _day_counts(user, ASSOCIATION_SERIES, start, split)
     index = {m.date(): m for m in months}
-    counts = {"assoc.started": dict.fromkeys(months, 0), "assoc.ended": dict.fromkeys(months, 0)}
+    totals = {name: dict.fromkeys(months, 0) for name in ASSOCIATION_SERIES}
     if split.days:
         started = Association.objects.filter(partner=user.partner, started_at__gte=start)
         ended = Association.objects.filter(partner=user.partner, status=Association.Status.ENDED, ended_at__gte=start)
         for name, qs, moment in (("assoc.started", started, "started_at"), ("assoc.ended", ended, "ended_at")):
             cut = _narrow(qs.filter(split.rows_on(moment)), user, "customer")
             for month, n in _by_month(_monthly_counts(cut, moment), months).items():
-                counts[name][month] += n
-    for name, key, tally, _cents in _day_counts(user, list(counts), start, split):
-        if key in index:
-            counts[name][index[key]] += tally
-    return {"new": list(counts["assoc.started"].values()), "ended": list(counts["assoc.ended"].values())}
+                totals[name][month] += n
+    for (name, key), (tally, _cents) in counts.items():
+        if name in totals and key in index:
+            totals[name][index[key]] += tally
+    return {"new": list(totals["assoc.started"].values()), "ended": list(totals["assoc.ended"].values())}
 
 
 FUND_SERIES = {
@@ -271,14 +310,18 @@ FUND_SERIES = {
 }
 
 
-def funds_chart(user, months: list[datetime]) -> dict[str, list[Decimal]]:
+def funds_chart(
+    user, months: list[datetime], *, split: _Split | None = None, counts=None
+) -> dict[str, list[Decimal]]:
     """Money the partner allocated to its customers, and recovered from them (by hand or
     returned when an association ended or switched), per month (day counts ``ledger.<kind>``;
     the cut days on ``ledger_partner_created``)."""
     kinds = {kind.value: name for name, members in FUND_SERIES.items() for kind in members}
     series = {name: dict.fromkeys(months, Decimal("0.00")) for name in FUND_SERIES}
     index = {m.date(): m for m in months}
-    split = _split([*months, add_months(months[-1], 1)])
+    split = split or _chart_split(months)
+    if counts is None:
+        counts = _day_counts(user, _ledger_series(), months[0], split)
     if split.days:
         qs = LedgerEntry.objects.filter(partner=user.partner, created_at__gte=months[0], kind__in=list(kinds))
         cut = _narrow(qs.filter(split.rows_on("created_at")), user, "customer")
@@ -288,8 +331,8 @@ def funds_chart(user, months: list[datetime]) -> dict[str, list[Decimal]]:
             if month is not None:
                 series[kinds[row["kind"]]][month] += row["total"]
     day_series = {f"ledger.{kind}": name for kind, name in kinds.items()}
-    for name, key, _tally, cents in _day_counts(user, list(day_series), months[0], split):
-        if key in index:
+    for (name, key), (_tally, cents) in counts.items():
+        if name in day_series and key in index:
             series[day_series[name]][index[key]] += Decimal(cents) / 100
     return {name: [values[m] for m in months] for name, values in series.items()}
 
@@ -300,26 +343,31 @@ REQUEST_OUTCOMES = [
 ]
 
 
-def request_outcomes(user, *, since: datetime, now: datetime) -> dict[str, int]:
+def request_outcomes(
+    user, *, since: datetime, now: datetime, split: _Split | None = None, counts=None
+) -> dict[str, int]:
     """Requests submitted on the partner's associations since ``since``, by outcome (day counts
     ``request.<status>``; the cut day on ``request_created``). A pending request past its
     deadline counts as expired, as every page shows it: those are counted from the rows
     (``request_status_deadline``, one look-up of the partner per overdue request, so as many
     as the expiry job has left, a few between its runs)."""
     qs = AssociationRequest.objects.filter(association__partner=user.partner, created_at__gte=since)
-    split = _split([since])
-    counts = dict.fromkeys((status.value for status in REQUEST_OUTCOMES), 0)
+    split = split or _split([since])
+    if counts is None:
+        counts = _day_counts(user, _request_series(), since, split)
+    totals = dict.fromkeys((status.value for status in REQUEST_OUTCOMES), 0)
     if split.days:
         cut = _narrow(qs.filter(split.rows_on("created_at")), user, "association__customer")
         for status, n in cut.values("status").annotate(n=Count("id")).values_list("status", "n"):
-            counts[status] = counts.get(status, 0) + n
-    names = {f"request.{status}": status for status in counts}
-    for name, _key, tally, _cents in _day_counts(user, list(names), since, split):
-        counts[names[name]] += tally
+            totals[status] = totals.get(status, 0) + n
+    names = {f"request.{status}": status for status in totals}
+    for (name, _key), (tally, _cents) in counts.items():
+        if name in names:
+            totals[names[name]] += tally
     overdue = overdue_requests(user, since=since, now=now)
-    counts[RequestStatus.PENDING.value] -= overdue
-    counts[RequestStatus.EXPIRED.value] += overdue
-    return {status.value: counts[status.value] for status in REQUEST_OUTCOMES}
+    totals[RequestStatus.PENDING.value] -= overdue
+    totals[RequestStatus.EXPIRED.value] += overdue
+    return {status.value: totals[status.value] for status in REQUEST_OUTCOMES}
 
 
 def overdue_requests(user, *, since: datetime, now: datetime) -> int:

@@ -82,13 +82,7 @@ def chart_data(user, *, now, funds: bool, associations: bool) -> dict:
     """The charts' numbers, read on every visit: from the per-day counts the database keeps
     (``customers.models.PartnerDayCount``), so they follow every change at once."""
     months = dashboard.chart_months(now)
-    data = {"months": months}
-    if associations:
-        data["associations"] = dashboard.association_chart(user, months)
-        data["requests"] = dashboard.request_outcomes(user, since=months[0], now=now)
-    if funds:
-        data["funds"] = dashboard.funds_chart(user, months)
-    return data
+    return {"months": months, **dashboard.chart_numbers(user, months, now=now, associations=associations, funds=funds)}
 
 
 def _charts(user, *, now, can) -> list[dict]:
