@@ -568,7 +568,9 @@ class PartnerDayCount(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["partner", "series", "day", "manager_id"], name="daycount_partner_series_day"),
+            models.UniqueConstraint(
+                fields=["partner", "series", "day", "manager_id"], name="daycount_partner_series_day"
+            ),
         ]
         # The home reads the counts from the index alone (the rows of a partner lie all over
         # the table, written as the days go by).
