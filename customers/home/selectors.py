@@ -242,9 +242,12 @@ def _day_counts(user, series: list[str], since: datetime, split: _Split) -> dict
     if scope is not None:
         qs = qs.filter(manager_id__in=scope)
     out: dict[tuple[str, date], list[int]] = {}
+    months: dict[date, date] = {}  # UTC day → local month, worked out once per day
     rows = qs.values("series", "day").annotate(t=Sum("tally"), c=Sum("cents")).values_list("series", "day", "t", "c")
     for name, day, tally, cents in rows:
-        totals = out.setdefault((name, _month_key(datetime.combine(day, time(), tzinfo=UTC))), [0, 0])
+        if day not in months:
+            months[day] = _month_key(datetime.combine(day, time(), tzinfo=UTC))
+        totals = out.setdefault((name, months[day]), [0, 0])
         totals[0] += tally
         totals[1] += cents
     return out
