@@ -271,7 +271,8 @@ def api_cases(api: Client) -> list[Case]:
 
 
 def build_cases(member: Client, operator: Client, distributor: Partner, search_terms: list[str],
-                account_center: Client | None = None, api: Client | None = None) -> list[Case]:
+                account_center: Client | None = None, api: Client | None = None,
+                manager: Client | None = None) -> list[Case]:
     customers, records = reverse("customers:list"), reverse("audit:list")
     heavy = heaviest_customer(distributor)
     admin_assoc = reverse("admin:customers_association_changelist")
@@ -302,6 +303,8 @@ def build_cases(member: Client, operator: Client, distributor: Partner, search_t
              {"manager": User.objects.get(username=f"{DISTRIBUTOR}:manager1").pk}),
         Case("customer detail, most records", member, reverse("customers:detail", args=[heavy])),
         Case("account check, switch", member, reverse("customers:switch_check", args=[heavy])),
+        Case("partner home", member, reverse("home")),
+        *([Case("partner home, customer manager", manager, reverse("home"))] if manager else []),
         *([Case("Account Center home", account_center, reverse("account_center:home"))] if account_center else []),
         Case("sign-in POST", Client(), reverse("login"),
              {"partner_account": DISTRIBUTOR, "member_name": "admin", "password": PASSWORD}, kind="signin"),
@@ -370,9 +373,11 @@ def report(cases: list[Case], exports: list[dict], meta: dict) -> str:
             if admin:
                 verdict.append(f"≥10× admin {'ok' if speedup >= 10 else 'MISS'}")
         if case.kind == "portal":
-            limit = 30 if "search" in case.label else 15
+            home = "home" in case.label  # issue 21: the whole home page in 50 ms, its own query budget
+            limit = 50 if home else 30 if "search" in case.label else 15
             verdict.append(f"≤{limit}ms {'ok' if med <= limit else 'MISS'}")
-            verdict.append(f"≤6q {'ok' if case.queries <= 6 else 'MISS'}")
+            if not home:
+                verdict.append(f"≤6q {'ok' if case.queries <= 6 else 'MISS'}")
             if admin:
                 need = 40 if case.deep else 10
                 verdict.append(f"≥{need}× admin {'ok' if speedup >= need else 'MISS'}")
@@ -426,19 +431,23 @@ def main() -> int:
     if (customer_user := User.objects.filter(username=BENCH_CUSTOMER).first()) is not None:
         account_center = Client()
         account_center.force_login(customer_user)
+    manager = None
+    if (manager_user := User.objects.filter(username=f"{DISTRIBUTOR}:manager1").first()) is not None:
+        manager = Client()
+        manager.force_login(manager_user)
     from api.models import ApiToken
     from api.services import partner_token_create
 
     token, raw = partner_token_create(member=User.objects.get(username=MEMBER))
     api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
     try:
-        return run(args, distributor, member, operator, terms, account_center, api)
+        return run(args, distributor, member, operator, terms, account_center, api, manager)
     finally:
         ApiToken.objects.filter(pk=token.pk).delete()  # the bench leaves no credential behind
 
 
-def run(args, distributor, member, operator, terms, account_center, api) -> int:
-    cases = build_cases(member, operator, distributor, terms, account_center, api)
+def run(args, distributor, member, operator, terms, account_center, api, manager) -> int:
+    cases = build_cases(member, operator, distributor, terms, account_center, api, manager)
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
         cases = [c for c in cases if any(w in c.label for w in wanted)]

@@ -86,6 +86,9 @@ class Context:
     origin: str | None = None
     handling: AssociationRequest | None = None
     _request_facts: dict | None = field(default=None, init=False, repr=False)
+    # Worded for the customer (the Account Center): ``Check.to_customer`` replaces the title,
+    # message and advice it names.
+    to_customer: bool = False
 
     def requests(self):
         qs = AssociationRequest.objects.all()
@@ -121,6 +124,7 @@ class CheckResult:
     available_on: datetime | None = None
     # Who can act on the failure, from WHO_ACTS; empty when it passed or clears by itself.
     who_acts: tuple[str, ...] = ()
+    to_customer: bool = False
 
     @property
     def code(self) -> str:
@@ -128,6 +132,8 @@ class CheckResult:
 
     @property
     def title(self) -> str:
+        if self.to_customer and "title" in self.check.to_customer:
+            return self.check.to_customer["title"]
         return self.check.title
 
 
@@ -141,6 +147,9 @@ class Check:
     advice: str | dict[str, str]
     # Per action, a (message, advice) pair that replaces the ones above for it.
     wording: dict[str, tuple[str, str]] = {}
+    # The title, message and advice in the customer's words (second person), where they differ:
+    # the Account Center lists the checks with these. ``advice`` may be per type, as above.
+    to_customer: dict = {}
     # The ways of being offered an association the check applies to, when accepting.
     origins = frozenset(Origin.values)
     # Who can act on a failure (per association type where it differs); when accepting, the
@@ -161,8 +170,9 @@ class Check:
     def message_and_advice(self, ctx: Context) -> tuple[str, str]:
         if ctx.action in self.wording:
             return self.wording[ctx.action]
-        advice = self.advice
-        return self.message, advice[ctx.type] if isinstance(advice, dict) else advice
+        voice = self.to_customer if ctx.to_customer else {}
+        advice = voice.get("advice", self.advice)
+        return voice.get("message", self.message), advice[ctx.type] if isinstance(advice, dict) else advice
 
     def who_acts(self, ctx: Context) -> tuple[str, ...]:
         if ctx.action == Action.ACCEPT:
@@ -171,11 +181,12 @@ class Check:
 
     def result(self, ctx: Context) -> CheckResult:
         if not self.failing(ctx):
-            return CheckResult(self, passed=True)
+            return CheckResult(self, passed=True, to_customer=ctx.to_customer)
         message, advice = self.message_and_advice(ctx)
         params = self.params(ctx)
         return CheckResult(
-            self, passed=False, message=str(message) % params, advice=str(advice) % params, who_acts=self.who_acts(ctx)
+            self, passed=False, message=str(message) % params, advice=str(advice) % params,
+            who_acts=self.who_acts(ctx), to_customer=ctx.to_customer,
         )
 
 
@@ -193,13 +204,15 @@ class CooldownCheck(Check):
         latest = self.latest_submission(ctx)
         until = add_months(latest, cooldown_months()) if latest is not None else None
         if until is None or ctx.now >= until:
-            return CheckResult(self, passed=True)
+            return CheckResult(self, passed=True, to_customer=ctx.to_customer)
+        message, advice = self.message_and_advice(ctx)
         return CheckResult(
             self,
             passed=False,
-            message=str(self.message) % {"months": cooldown_months()},
-            advice=str(self.advice) % {"date": date_format(timezone.localtime(until), "Y-m-d H:i T")},
+            message=str(message) % {"months": cooldown_months()},
+            advice=str(advice) % {"date": date_format(timezone.localtime(until), "Y-m-d H:i T")},
             available_on=until,
+            to_customer=ctx.to_customer,
         )
 
 
@@ -264,6 +277,10 @@ class PartnerRequestCooldown(CooldownCheck):
     title = _("No switch or unbind by this partner in the cooldown period")
     guards = {Action.SWITCH: BOTH, Action.UNBIND: BOTH}
     message = _("This partner submitted a switch or unbind request for this customer in the last %(months)s months.")
+    to_customer = {
+        "title": _("No switch or unbind asked by your partner in the cooldown period"),
+        "message": _("Your partner asked to switch or unbind your account in the last %(months)s months."),
+    }
 
     def latest_submission(self, ctx):
         return ctx.request_facts()["partner_request"]
@@ -275,6 +292,10 @@ class AfterDissociationCooldown(CooldownCheck):
     title = _("No dissociation request by the customer in the cooldown period")
     guards = {Action.SWITCH: BOTH, Action.UNBIND: BOTH}
     message = _("The customer submitted a dissociation request from this partner in the last %(months)s months.")
+    to_customer = {
+        "title": _("No dissociation asked by you in the cooldown period"),
+        "message": _("You asked to dissociate from this partner in the last %(months)s months."),
+    }
 
     def latest_submission(self, ctx):
         return ctx.request_facts()["partner_dissociation"]
@@ -286,6 +307,7 @@ class CustomerRequestCooldown(CooldownCheck):
     title = _("No earlier dissociation request in the cooldown period")
     guards = {Action.DISSOCIATION: BOTH}
     message = _("The customer submitted a dissociation request in the last %(months)s months.")
+    to_customer = {"message": _("You asked to dissociate from a partner in the last %(months)s months.")}
 
     def latest_submission(self, ctx):
         return ctx.request_facts()["dissociation"]
@@ -299,6 +321,10 @@ class PendingRequest(Check):
     guards = ALL_REQUESTS
     message = _("Another request on this association is pending.")
     advice = _("Handle or cancel the pending request first.")
+    to_customer = {
+        "message": _("Another request on your association is pending."),
+        "advice": _("Answer or cancel the pending request first."),
+    }
 
     def failing(self, ctx):
         return ctx.request_facts()["pending"] >= settings.PARTNER_CENTER["PENDING_REQUESTS_PER_ASSOCIATION"]
@@ -311,6 +337,10 @@ class ReservedInstances(Check):
     guards = {Action.SWITCH: BOTH, Action.UNBIND: RESELLER, Action.DISSOCIATION: RESELLER, Action.ACCEPT: RESELLER}
     message = _("The customer has unexpired reserved instances.")
     advice = _("The customer must unsubscribe them first.")
+    to_customer = {
+        "message": _("Your account has unexpired reserved instances."),
+        "advice": _("Unsubscribe them first."),
+    }
     wording = {
         Action.ACCEPT: (
             _("Your account has unexpired reserved instances."),
@@ -330,6 +360,11 @@ class OrdersAwaitingPartnerPayment(Check):
     guards = ALL_REQUESTS
     message = _("Orders are waiting for the partner to pay.")
     advice = _("The customer cancels those orders, or the partner pays them.")
+    to_customer = {
+        "title": _("No orders waiting for your partner to pay"),
+        "message": _("Orders are waiting for your partner to pay."),
+        "advice": _("Cancel those orders, or ask your partner to pay them."),
+    }
 
     def failing(self, ctx):
         return ctx.customer.orders_awaiting_partner_payment > 0
@@ -342,6 +377,10 @@ class MasterWithUnhostedSubs(Check):
     guards = {**ALL_REQUESTS, Action.ACCEPT: RESELLER}
     message = _("The customer is an enterprise master account with sub-accounts that are not financially hosted.")
     advice = _("The customer must remove those sub-accounts from the enterprise first.")
+    to_customer = {
+        "message": _("Your account is an enterprise master account with sub-accounts that are not financially hosted."),
+        "advice": _("Remove those sub-accounts from your enterprise first."),
+    }
     wording = {
         Action.ACCEPT: (
             _("Your account is an enterprise master account with sub-accounts that are not financially hosted."),
@@ -363,6 +402,10 @@ class UnhostedSub(Check):
     guards = {**ALL_REQUESTS, Action.ACCEPT: RESELLER}
     message = _("The customer is an enterprise sub-account that is not financially hosted.")
     advice = _("The customer must leave the enterprise master account first.")
+    to_customer = {
+        "message": _("Your account is an enterprise sub-account that is not financially hosted."),
+        "advice": _("Leave the enterprise master account first."),
+    }
     wording = {
         Action.ACCEPT: (
             _("Your account is an enterprise sub-account that is not financially hosted."),
@@ -381,6 +424,10 @@ class HostedSub(Check):
     guards = {Action.SWITCH: BOTH, Action.UNBIND: BOTH, Action.ACCEPT: BOTH}
     message = _("The customer is a financially hosted enterprise sub-account.")
     advice = _("Act on its enterprise master account instead.")
+    to_customer = {
+        "message": _("Your account is a financially hosted enterprise sub-account."),
+        "advice": _("Act on your enterprise master account instead."),
+    }
     wording = {
         Action.ACCEPT: (
             _("Your account is a financially hosted sub-account of an enterprise master account."),
@@ -402,6 +449,13 @@ class Arrears(Check):
     advice = {
         Type.REFERRAL: _("The customer must top up to clear the arrears."),
         Type.RESELLER: _("The partner must allocate funds to clear the arrears."),
+    }
+    to_customer = {
+        "message": _("Your account is in arrears (%(amount)s)."),
+        "advice": {
+            Type.REFERRAL: _("Top up your account to clear the arrears."),
+            Type.RESELLER: _("Ask your partner to allocate funds to clear the arrears."),
+        },
     }
     # Before acceptance no partner funds the account: the customer tops up, whatever the type.
     wording = {
@@ -425,6 +479,10 @@ class Postpaid(Check):
     guards = {Action.SWITCH: REFERRAL}
     message = _("Postpaid billing is enabled.")
     advice = _("The customer must cancel postpaid billing first.")
+    to_customer = {
+        "message": _("Postpaid billing is enabled on your account."),
+        "advice": _("Cancel postpaid billing first."),
+    }
 
     def failing(self, ctx):
         return ctx.customer.postpaid
@@ -437,6 +495,7 @@ class InvoiceOwed(Check):
     guards = {Action.SWITCH: REFERRAL, Action.ACCEPT: RESELLER}
     message = _("An invoice is owed.")
     advice = _("The customer must settle it first.")
+    to_customer = {"message": _("Your account owes an invoice."), "advice": _("Settle it first.")}
     wording = {
         Action.ACCEPT: (
             _("An invoice is owed on your account."),
@@ -456,6 +515,7 @@ class SpecialContract(Check):
     guards = {**{action: RESELLER for action in ALL_REQUESTS}, Action.ACCEPT: BOTH}
     message = _("An effective special contract exists.")
     advice = _("Contact the vendor's ecosystem manager.")
+    to_customer = {"message": _("Your account has an effective special contract.")}
     wording = {
         Action.ACCEPT: (
             _("Your account has an effective special contract with the vendor."),
@@ -475,6 +535,11 @@ class CustomerFrozen(Check):
     guards = {action: RESELLER for action in ALL_REQUESTS}
     message = _("The customer account is frozen.")
     advice = _("The partner must unfreeze it first.")
+    to_customer = {
+        "title": _("Your account is not frozen"),
+        "message": _("Your account is frozen."),
+        "advice": _("Ask your partner to unfreeze it first."),
+    }
 
     def failing(self, ctx):
         return ctx.customer.frozen
@@ -488,6 +553,10 @@ class PartnerFrozen(Check):
     guards = {Action.SWITCH: RESELLER, Action.UNBIND: RESELLER, Action.APPROVAL: RESELLER}
     message = _("The partner, or its distributor, is frozen.")
     advice = _("Contact the vendor.")
+    to_customer = {
+        "title": _("Your partner is not frozen"),
+        "message": _("Your partner, or its distributor, is frozen."),
+    }
 
     def failing(self, ctx):
         return ctx.partner.is_frozen_effectively
@@ -497,11 +566,12 @@ _BY_CODE = {check.code: check for check in REGISTRY}
 
 
 def run_checks(
-    *, association: Association, action: str, handling: AssociationRequest | None = None, now: datetime | None = None
+    *, association: Association, action: str, handling: AssociationRequest | None = None, now: datetime | None = None,
+    to_customer: bool = False,
 ) -> list[CheckResult]:
     """Every check that guards ``action`` for this association's type, each with its result,
     in registry order. ``association.partner`` and ``.customer`` are read as they are loaded
-    (the services pass the rows they locked)."""
+    (the services pass the rows they locked). ``to_customer``: worded for the customer."""
     ctx = Context(
         action=action,
         partner=association.partner,
@@ -510,6 +580,7 @@ def run_checks(
         now=now or timezone.now(),
         association=association,
         handling=handling,
+        to_customer=to_customer,
     )
     return _run(ctx)
 

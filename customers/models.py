@@ -566,3 +566,40 @@ class ProjectRegistration(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class PartnerDayCount(models.Model):
+    """How many rows of one series a partner had on one UTC day under one customer manager, and
+    their money in cents: the
+    partner home's twelve-month charts read these instead of counting a million rows.
+
+    Derived data, written only by database triggers (customers migration 0010) on associations
+    (``assoc.started`` by ``started_at``, ``assoc.ended`` by ``ended_at`` while ended), ledger
+    entries (``ledger.<kind>`` by ``created_at``, cents of ``amount``) and association requests
+    (``request.<status>`` by ``created_at``): every insert, update and delete of those tables,
+    by a service, the admin, a factory or SQL, moves the counts in the same transaction. No
+    code writes it; ``customers.home.selectors`` reads it and counts the rest directly."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    # The customer's manager when the row is counted (0: none); a new manager takes the
+    # customer's rows over. Not a foreign key: a count outlives nothing, it moves.
+    manager_id = models.BigIntegerField(default=0)
+    series = models.CharField(max_length=40)
+    day = models.DateField()
+    tally = models.BigIntegerField(default=0)
+    cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "series", "day", "manager_id"], name="daycount_partner_series_day"
+            ),
+        ]
+        # The home reads the counts from the index alone (the rows of a partner lie all over
+        # the table, written as the days go by).
+        indexes = [
+            models.Index(fields=["partner", "series", "day", "manager_id", "tally", "cents"], name="daycount_read"),
+        ]
+
+    def __str__(self):
+        return f"{self.partner_id} {self.series} {self.day}: {self.tally}"

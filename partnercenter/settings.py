@@ -299,7 +299,6 @@ PARTNER_CENTER = {
     "EXPORT_STATEMENT_TIMEOUT_MS": env_int("PC_EXPORT_STATEMENT_TIMEOUT_MS", 600000, minimum=1, maximum=86400000),
     "PAGE_SIZE": env_int("PC_PAGE_SIZE", 50, minimum=1, maximum=1000),
     # How long the partner home's charts are reused (0: read on every visit).
-    "HOME_CHART_CACHE_SECONDS": env_int("PC_HOME_CHART_CACHE_SECONDS", 600, minimum=0, maximum=86400),
     "PARTNER_TOKEN_TTL_SECONDS": env_int("PC_PARTNER_TOKEN_TTL_SECONDS", 3600, minimum=60, maximum=86400),
     "CUSTOMER_TOKEN_TTL_SECONDS": env_int("PC_CUSTOMER_TOKEN_TTL_SECONDS", 3600, minimum=60, maximum=86400),
     # Account creation limits (api.ratelimit): API registrations per X-Client-Id, per client

@@ -93,6 +93,54 @@ class TestAccountCenterSpeaksToTheCustomer:
         assert '<details class="border rounded p-3 reject-request" open>' in body
         assert "Enter a reason." in body
 
+    @pytest.fixture
+    def failing_account(self, customer):
+        """The account fails the checks a customer can fix: arrears, reserved instances, postpaid."""
+        from datetime import timedelta
+        from decimal import Decimal
+
+        from django.utils import timezone
+
+        type(customer).objects.filter(pk=customer.pk).update(arrears=Decimal("12.50"), postpaid=True)
+        f.ReservedInstanceFactory(customer=customer, expires_at=timezone.now() + timedelta(days=30))
+        return customer
+
+    THIRD_PERSON = ("the customer", "The customer", "the partner must", "The partner must", "this customer")
+
+    def test_the_check_list_of_the_handle_page_speaks_to_the_customer(
+        self, as_user, customer_user, unbind, failing_account
+    ):
+        body = main(as_user(customer_user).get(reverse("account_center:request_handle", args=[unbind.pk])))
+        checks = body.split('<ul class="list-group mb-3 check-list">', 1)[1].split("</ul>", 1)[0]
+        assert "Your account has unexpired reserved instances." in checks
+        assert "Your account is in arrears (USD 12.50)." in checks or "Your account is in arrears (12.50)." in checks
+        for words in self.THIRD_PERSON:
+            assert words not in body, words
+
+    def test_a_refused_agreement_speaks_to_the_customer(self, as_user, customer_user, unbind, failing_account):
+        body = main(as_user(customer_user).post(reverse("account_center:request_agree", args=[unbind.pk]), {}))
+        assert "Unsubscribe them first." in body
+        for words in self.THIRD_PERSON:
+            assert words not in body, words
+
+    def test_the_dissociation_check_list_speaks_to_the_customer(self, as_user, customer_user, failing_account):
+        body = main(as_user(customer_user).get(reverse("account_center:dissociate")))
+        assert "check-list" in body
+        for words in self.THIRD_PERSON:
+            assert words not in body, words
+
+    def test_the_check_list_speaks_to_the_customer_in_chinese(self, as_user, customer_user, unbind, failing_account):
+        body = main(zh(as_user(customer_user)).get(reverse("account_center:request_handle", args=[unbind.pk])))
+        assert "您的账号有未到期的预留实例。" in body
+        assert "客户" not in body.split('<ul class="list-group mb-3 check-list">', 1)[1].split("</ul>", 1)[0]
+
+    def test_the_partner_reads_the_same_checks_in_its_own_terms(self, as_user, admin_member, failing_account):
+        from customers.models import Association
+
+        association = Association.objects.get(customer=failing_account, status="active")
+        body = main(as_user(admin_member).get(reverse("customers:switch_check", args=[association.customer_id])))
+        assert "The customer has unexpired reserved instances." in body
+
     def test_the_partner_still_reads_its_own_terms(self, as_user, admin_member, unbind):
         body = main(as_user(admin_member).get(reverse("customers:request_detail", args=[unbind.pk])))
         assert "Unbind" in body

@@ -5,15 +5,23 @@ row limit and an index on their deadline, the figures by ``bounded_count`` (the 
 linked list shows), the charts by a twelve-month window on an index that starts with the
 partner. The view decides which blocks a member's permissions allow and calls only those."""
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, CharField, Count, Exists, F, OuterRef, QuerySet, Sum, Value, When
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from customers.checks import add_months, cooldown_months
-from customers.models import Association, AssociationRequest, Customer, Invitation, LedgerEntry, Voucher
+from customers.models import (
+    Association,
+    AssociationRequest,
+    Customer,
+    Invitation,
+    LedgerEntry,
+    PartnerDayCount,
+    Voucher,
+)
 from customers.selectors import active_associations_for, manager_scope
 from partnercenter.pagination import bounded_count
 
@@ -178,12 +186,17 @@ def chart_months(now: datetime) -> list[datetime]:
     return [add_months(first, -back) for back in range(CHART_MONTHS - 1, -1, -1)]
 
 
+def _month_key(moment) -> date:
+    """The local month a database-truncated month (a moment, or a date on some backends) is."""
+    return timezone.localtime(moment).date().replace(day=1) if isinstance(moment, datetime) else moment.replace(day=1)
+
+
 def _by_month(rows, months: list[datetime]) -> dict:
     """{month start: value} for each row (month, value), the month as the database truncated it."""
     index = {m.date().replace(day=1): m for m in months}
     out = {}
     for month, value in rows:
-        key = timezone.localtime(month).date().replace(day=1) if isinstance(month, datetime) else month
+        key = _month_key(month)
         if key in index:
             out[index[key]] = value
     return out
@@ -193,19 +206,105 @@ def _monthly_counts(qs: QuerySet, moment: str):
     return qs.annotate(month=TruncMonth(moment)).values("month").annotate(n=Count("id")).values_list("month", "n")
 
 
-def association_chart(user, months: list[datetime]) -> dict[str, list[int]]:
-    """New and ended associations of the partner per month (``assoc_partner_started`` and
-    ``assoc_partner_ended``)."""
+# The charts read the per-day counts the database keeps (``PartnerDayCount``, by partner, UTC
+# day and the customer's manager, so a customer manager's scope is a sum of them too): a UTC day
+# lies in one local month unless a month starts inside it. Those days, where a month boundary
+# falls other than at UTC midnight, are counted from the rows themselves.
+
+
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """The UTC days a month boundary cuts."""
+
+    days: list[date]
+
+    def rows_on(self, moment: str) -> Q:
+        condition = Q(pk__in=[])
+        for day in self.days:
+            start = datetime.combine(day, time(), tzinfo=UTC)
+            condition |= Q(**{f"{moment}__gte": start, f"{moment}__lt": start + timedelta(days=1)})
+        return condition
+
+
+def _split(boundaries: list[datetime]) -> _Split:
+    days = {b.astimezone(UTC).date() for b in boundaries if b.astimezone(UTC).time() != time()}
+    return _Split(sorted(days))
+
+
+def _day_counts(user, series: list[str], since: datetime, split: _Split) -> dict[tuple[str, date], list[int]]:
+    """{(series, local month start date): [tally, cents]} of the whole UTC days since ``since``,
+    for the partner or the customer manager's scope, the cut days left out. One statement on
+    ``daycount_read``."""
+    qs = PartnerDayCount.objects.filter(
+        partner_id=user.partner_id, series__in=series, day__gte=since.astimezone(UTC).date(),
+    ).exclude(day__in=split.days)
+    scope = manager_scope(user)
+    if scope is not None:
+        qs = qs.filter(manager_id__in=scope)
+    out: dict[tuple[str, date], list[int]] = {}
+    months: dict[date, date] = {}  # UTC day → local month, worked out once per day
+    rows = qs.values("series", "day").annotate(t=Sum("tally"), c=Sum("cents")).values_list("series", "day", "t", "c")
+    for name, day, tally, cents in rows:
+        if day not in months:
+            months[day] = _month_key(datetime.combine(day, time(), tzinfo=UTC))
+        totals = out.setdefault((name, months[day]), [0, 0])
+        totals[0] += tally
+        totals[1] += cents
+    return out
+
+
+def _chart_split(months: list[datetime]) -> _Split:
+    return _split([*months, add_months(months[-1], 1)])
+
+
+ASSOCIATION_SERIES = ["assoc.started", "assoc.ended"]
+
+
+def _request_series() -> list[str]:
+    return [f"request.{status.value}" for status in REQUEST_OUTCOMES]
+
+
+def _ledger_series() -> list[str]:
+    return [f"ledger.{kind.value}" for kinds in FUND_SERIES.values() for kind in kinds]
+
+
+def chart_numbers(user, months: list[datetime], *, now: datetime, associations: bool, funds: bool) -> dict:
+    """The home's charts, those asked for: ``associations`` (and ``requests``, submitted since
+    the first month) and ``funds``, from one read of the day counts."""
+    split = _chart_split(months)
+    series = [*(ASSOCIATION_SERIES + _request_series() if associations else []), *(_ledger_series() if funds else [])]
+    counts = _day_counts(user, series, months[0], split) if series else {}
+    data = {}
+    if associations:
+        data["associations"] = association_chart(user, months, split=split, counts=counts)
+        data["requests"] = request_outcomes(user, since=months[0], now=now, split=split, counts=counts)
+    if funds:
+        data["funds"] = funds_chart(user, months, split=split, counts=counts)
+    return data
+
+
+def association_chart(
+    user, months: list[datetime], *, split: _Split | None = None, counts=None
+) -> dict[str, list[int]]:
+    """New and ended associations of the partner per month (day counts ``assoc.started`` and
+    ``assoc.ended``; the cut days on ``assoc_partner_started`` and ``assoc_partner_ended``)."""
     start = months[0]
-    started = _narrow(Association.objects.filter(partner=user.partner, started_at__gte=start), user, "customer")
-    ended = _narrow(
-        Association.objects.filter(partner=user.partner, status=Association.Status.ENDED, ended_at__gte=start),
-        user,
-        "customer",
-    )
-    new = _by_month(_monthly_counts(started, "started_at"), months)
-    gone = _by_month(_monthly_counts(ended, "ended_at"), months)
-    return {"new": [new.get(m, 0) for m in months], "ended": [gone.get(m, 0) for m in months]}
+    split = split or _chart_split(months)
+    if counts is None:
+        counts = _day_counts(user, ASSOCIATION_SERIES, start, split)
+    index = {m.date(): m for m in months}
+    totals = {name: dict.fromkeys(months, 0) for name in ASSOCIATION_SERIES}
+    if split.days:
+        started = Association.objects.filter(partner=user.partner, started_at__gte=start)
+        ended = Association.objects.filter(partner=user.partner, status=Association.Status.ENDED, ended_at__gte=start)
+        for name, qs, moment in (("assoc.started", started, "started_at"), ("assoc.ended", ended, "ended_at")):
+            cut = _narrow(qs.filter(split.rows_on(moment)), user, "customer")
+            for month, n in _by_month(_monthly_counts(cut, moment), months).items():
+                totals[name][month] += n
+    for (name, key), (tally, _cents) in counts.items():
+        if name in totals and key in index:
+            totals[name][index[key]] += tally
+    return {"new": list(totals["assoc.started"].values()), "ended": list(totals["assoc.ended"].values())}
 
 
 FUND_SERIES = {
@@ -214,28 +313,30 @@ FUND_SERIES = {
 }
 
 
-def funds_chart(user, months: list[datetime]) -> dict[str, list[Decimal]]:
+def funds_chart(
+    user, months: list[datetime], *, split: _Split | None = None, counts=None
+) -> dict[str, list[Decimal]]:
     """Money the partner allocated to its customers, and recovered from them (by hand or
-    returned when an association ended or switched), per month (``ledger_partner_created``)."""
-    qs = _narrow(
-        LedgerEntry.objects.filter(
-            partner=user.partner,
-            created_at__gte=months[0],
-            kind__in=[kind for kinds in FUND_SERIES.values() for kind in kinds],
-        ),
-        user,
-        "customer",
-    )
-    rows = qs.annotate(month=TruncMonth("created_at")).values("month", "kind").annotate(total=Sum("amount"))
+    returned when an association ended or switched), per month (day counts ``ledger.<kind>``;
+    the cut days on ``ledger_partner_created``)."""
+    kinds = {kind.value: name for name, members in FUND_SERIES.items() for kind in members}
     series = {name: dict.fromkeys(months, Decimal("0.00")) for name in FUND_SERIES}
     index = {m.date(): m for m in months}
-    for row in rows:
-        month = index.get(timezone.localtime(row["month"]).date().replace(day=1))
-        if month is None:
-            continue
-        for name, kinds in FUND_SERIES.items():
-            if row["kind"] in kinds:
-                series[name][month] += row["total"]
+    split = split or _chart_split(months)
+    if counts is None:
+        counts = _day_counts(user, _ledger_series(), months[0], split)
+    if split.days:
+        qs = LedgerEntry.objects.filter(partner=user.partner, created_at__gte=months[0], kind__in=list(kinds))
+        cut = _narrow(qs.filter(split.rows_on("created_at")), user, "customer")
+        rows = cut.annotate(month=TruncMonth("created_at")).values("month", "kind").annotate(total=Sum("amount"))
+        for row in rows:
+            month = index.get(_month_key(row["month"]))
+            if month is not None:
+                series[kinds[row["kind"]]][month] += row["total"]
+    day_series = {f"ledger.{kind}": name for kind, name in kinds.items()}
+    for (name, key), (_tally, cents) in counts.items():
+        if name in day_series and key in index:
+            series[day_series[name]][index[key]] += Decimal(cents) / 100
     return {name: [values[m] for m in months] for name, values in series.items()}
 
 
@@ -245,22 +346,46 @@ REQUEST_OUTCOMES = [
 ]
 
 
-def request_outcomes(user, *, since: datetime, now: datetime) -> dict[str, int]:
-    """Requests submitted on the partner's associations since ``since``, by outcome; a pending
-    request past its deadline counts as expired, as every page shows it
-    (``request_created``)."""
-    qs = _narrow(
-        AssociationRequest.objects.filter(association__partner=user.partner, created_at__gte=since),
-        user,
-        "association__customer",
-    )
-    outcome = Case(
-        When(status=RequestStatus.PENDING, deadline__lte=now, then=Value(RequestStatus.EXPIRED.value)),
-        default=F("status"),
-        output_field=CharField(),
-    )
-    counts = dict(qs.annotate(outcome=outcome).values("outcome").annotate(n=Count("id")).values_list("outcome", "n"))
-    return {status.value: counts.get(status.value, 0) for status in REQUEST_OUTCOMES}
+def request_outcomes(
+    user, *, since: datetime, now: datetime, split: _Split | None = None, counts=None
+) -> dict[str, int]:
+    """Requests submitted on the partner's associations since ``since``, by outcome (day counts
+    ``request.<status>``; the cut day on ``request_created``). A pending request past its
+    deadline counts as expired, as every page shows it: those are counted from the rows
+    (``request_status_deadline``, one look-up of the partner per overdue request, so as many
+    as the expiry job has left, a few between its runs)."""
+    qs = AssociationRequest.objects.filter(association__partner=user.partner, created_at__gte=since)
+    split = split or _split([since])
+    if counts is None:
+        counts = _day_counts(user, _request_series(), since, split)
+    totals = dict.fromkeys((status.value for status in REQUEST_OUTCOMES), 0)
+    if split.days:
+        cut = _narrow(qs.filter(split.rows_on("created_at")), user, "association__customer")
+        for status, n in cut.values("status").annotate(n=Count("id")).values_list("status", "n"):
+            totals[status] = totals.get(status, 0) + n
+    names = {f"request.{status}": status for status in totals}
+    for (name, _key), (tally, _cents) in counts.items():
+        if name in names:
+            totals[names[name]] += tally
+    overdue = overdue_requests(user, since=since, now=now)
+    totals[RequestStatus.PENDING.value] -= overdue
+    totals[RequestStatus.EXPIRED.value] += overdue
+    return {status.value: totals[status.value] for status in REQUEST_OUTCOMES}
+
+
+def overdue_requests(user, *, since: datetime, now: datetime) -> int:
+    """Pending requests submitted since ``since`` whose deadline has passed, on the partner's
+    associations (in the customer manager's scope). Each overdue request's association is looked
+    up by its key (a subquery per row), not joined: a join reads every association of the
+    partner to find the few."""
+    of_association = Association.objects.filter(pk=OuterRef("association_id"))
+    qs = AssociationRequest.objects.filter(status=RequestStatus.PENDING, deadline__lte=now, created_at__gte=since)
+    qs = qs.annotate(partner_of=Subquery(of_association.values("partner_id")[:1])).filter(partner_of=user.partner_id)
+    scope = manager_scope(user)
+    if scope is not None:
+        manager = Subquery(of_association.values("customer__manager_id")[:1])
+        qs = qs.annotate(manager_of=manager).filter(manager_of__in=scope)
+    return qs.count()
 
 
 # The Account Center home ---------------------------------------------------------------------

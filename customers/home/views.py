@@ -5,8 +5,6 @@ page it links to), and through ``customers.home.selectors``, scoped like those p
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.core.cache import cache
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -81,30 +79,10 @@ def _month_labels(months) -> list[str]:
 
 
 def chart_data(user, *, now, funds: bool, associations: bool) -> dict:
-    """The charts' numbers, kept in the cache for ``HOME_CHART_CACHE_SECONDS``: at a million
-    customers the three twelve-month aggregates take hundreds of milliseconds together (see
-    DEVELOPERS.md), while they move by a few rows an hour. Kept per partner, customer-manager
-    scope, time zone (the month buckets), blocks shown and first month."""
+    """The charts' numbers, read on every visit: from the per-day counts the database keeps
+    (``customers.models.PartnerDayCount``), so they follow every change at once."""
     months = dashboard.chart_months(now)
-    seconds = settings.PARTNER_CENTER["HOME_CHART_CACHE_SECONDS"]
-    scope = dashboard.manager_scope(user)
-    key = "pc:home:charts:" + ":".join(
-        str(part) for part in (
-            user.partner_id, ",".join(map(str, scope)) if scope is not None else "all",
-            timezone.get_current_timezone_name(), int(funds), int(associations), months[0].date().isoformat(),
-        )
-    )
-    data = cache.get(key) if seconds > 0 else None
-    if data is None:
-        data = {"months": months}
-        if associations:
-            data["associations"] = dashboard.association_chart(user, months)
-            data["requests"] = dashboard.request_outcomes(user, since=months[0], now=now)
-        if funds:
-            data["funds"] = dashboard.funds_chart(user, months)
-        if seconds > 0:
-            cache.set(key, data, seconds)
-    return data
+    return {"months": months, **dashboard.chart_numbers(user, months, now=now, associations=associations, funds=funds)}
 
 
 def _charts(user, *, now, can) -> list[dict]:

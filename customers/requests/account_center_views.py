@@ -40,10 +40,12 @@ def _handle_page(request, association_request, *, agree_form=None, reject_form=N
                 association=association, kind=association_request.kind, to_customer=True
             )
             context["results"] = run_checks(
-                association=association, action=association_request.kind, handling=association_request
+                association=association, action=association_request.kind, handling=association_request,
+                to_customer=True,
             )
             context["agree_form"] = agree_form or ConfirmForm(
-                association=association, action=association_request.kind, handling=association_request
+                association=association, action=association_request.kind, handling=association_request,
+                to_customer=True,
             )
             context["reject_form"] = reject_form or RejectForm(association_request=association_request)
             # A reason entered to reject keeps the rejection open after a refused post.
@@ -68,6 +70,7 @@ def request_agree(request, pk):
         association=association_request.association,
         action=association_request.kind,
         handling=association_request,
+        to_customer=True,
     )
     return handle_request(
         request,
@@ -129,7 +132,7 @@ def _dissociation_association(request):
 
 
 def _dissociate_page(request, association, form):
-    results = run_checks(association=association, action=Action.DISSOCIATION)
+    results = run_checks(association=association, action=Action.DISSOCIATION, to_customer=True)
     return render(
         request,
         "account_center/requests/dissociate.html",
@@ -152,7 +155,7 @@ def dissociate(request):
     if association is None:
         messages.info(request, _("Your account is not associated with any partner."))
         return redirect("account_center:home")
-    form = RequestSubmitForm(association=association, action=Action.DISSOCIATION)
+    form = RequestSubmitForm(association=association, action=Action.DISSOCIATION, to_customer=True)
     return _dissociate_page(request, association, form)
 
 
@@ -163,7 +166,7 @@ def dissociate_submit(request):
     if association is None:
         messages.error(request, _("Your account is not associated with any partner. Nothing was changed."))
         return redirect("account_center:home")
-    form = RequestSubmitForm(request.POST, association=association, action=Action.DISSOCIATION)
+    form = RequestSubmitForm(request.POST, association=association, action=Action.DISSOCIATION, to_customer=True)
     return form_action(
         request,
         form,

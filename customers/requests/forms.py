@@ -51,11 +51,13 @@ class _HandlingForm(forms.Form):
 class _CheckedForm(forms.Form):
     """Runs the account check of ``action`` in ``clean()``."""
 
-    def __init__(self, *args, association, action: str, handling: AssociationRequest | None = None, **kwargs):
+    def __init__(self, *args, association, action: str, handling: AssociationRequest | None = None,
+                 to_customer: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.association = association
         self.action = action
         self.handling = handling
+        self.to_customer = to_customer  # the Account Center's form: the refusal in the customer's words
 
     def clean(self):
         cleaned = super().clean()
@@ -65,7 +67,9 @@ class _CheckedForm(forms.Form):
             except ValidationError as error:
                 self.add_error(None, error)
                 return cleaned
-        error = refusal(run_checks(association=self.association, action=self.action, handling=self.handling))
+        error = refusal(run_checks(
+            association=self.association, action=self.action, handling=self.handling, to_customer=self.to_customer
+        ))
         if error is not None:
             self.add_error(None, error)
         return cleaned
