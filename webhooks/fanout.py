@@ -32,16 +32,17 @@ def new_event_id() -> str:
 
 def body_of(*, event_id: str, event: str, timestamp, data: dict) -> str:
     """The exact text sent (and signed) on every attempt."""
-    payload = {"id": event_id, "type": event, "timestamp": timestamp.isoformat().replace("+00:00", "Z"),
-               "data": data}
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    from ninja.responses import NinjaJSONEncoder
+
+    payload = {"id": event_id, "type": event, "timestamp": timestamp, "data": data}
+    # API v1's own encoder (api.v1.api.Renderer), so values read as they do in the API.
+    return json.dumps(payload, cls=NinjaJSONEncoder, ensure_ascii=False, separators=(",", ":"))
 
 
 def record_data(record) -> dict:
     from api.v1.schemas import RecordDetailOut
 
-    return RecordDetailOut.model_validate({name: getattr(record, name) for name in RECORD_FIELDS}).model_dump(
-        mode="json")
+    return RecordDetailOut.model_validate({name: getattr(record, name) for name in RECORD_FIELDS}).model_dump()
 
 
 def fan_out(record) -> list[Delivery]:
