@@ -39,7 +39,8 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
                     receiver.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in
-                                                                           self.headers.items()}, "body": body})
+                                                                           self.headers.items()}, "body": body,
+                                              "at": time.time()})
                 receiver.arrived.set()
                 if receiver.delay:
                     time.sleep(receiver.delay)
