@@ -55,8 +55,17 @@ def _public(address: str) -> bool:
                 or ip.is_unspecified)
 
 
+def _split(url: str):
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 (raises on a malformed IPv6 literal)
+    except ValueError:
+        raise UnsafeURL(_("The URL is not valid.")) from None
+    return parts
+
+
 def check_scheme(url: str) -> None:
-    scheme = urlsplit(url).scheme.lower()
+    scheme = _split(url).scheme.lower()
     if scheme == "https" or (scheme == "http" and settings.WEBHOOKS_ALLOW_HTTP):
         return
     raise UnsafeURL(_("The URL must start with https://."))
@@ -65,7 +74,7 @@ def check_scheme(url: str) -> None:
 def resolve(url: str) -> Target:
     """The URL's target, its host resolved and checked; ``UnsafeURL`` when it may not be called."""
     check_scheme(url)
-    parts = urlsplit(url)
+    parts = _split(url)
     if not parts.hostname:
         raise UnsafeURL(_("The URL has no host name."))
     if parts.username or parts.password:

@@ -21,7 +21,8 @@ from webhooks.selectors import deliveries_of, delivery_for_member, endpoint_for,
 router = Router(tags=["webhooks"])
 Id = Path(..., ge=1, le=MAX_ID)
 MANAGE = "webhooks.manage_webhooks"
-URL = r"^https?://[^\s/?#@]{1,253}(/[^\s]{0,240})?$"
+# The characters of a URI (RFC 3986); a host name in Unicode is written in its IDNA form.
+URL = r"^https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]{1,490}$"
 EventType = Literal[tuple(Event.values)]
 
 
