@@ -87,8 +87,8 @@ def make_handler(secret: str, path: str, seen: Seen):
             except WebhookVerificationError as exc:
                 emit({"rejected": str(exc)})
                 return self.answer(400)
-            emit({"id": event["id"], "type": event["type"], "duplicate": not seen.first_time(self.headers["webhook-id"]),
-                  "data": event["data"]})
+            duplicate = not seen.first_time(self.headers["webhook-id"])
+            emit({"id": event["id"], "type": event["type"], "duplicate": duplicate, "data": event["data"]})
             # Hand the event to your own queue here; answer before doing slow work.
             self.answer(204)
 

@@ -313,7 +313,8 @@ def test_the_sweep_queues_again_an_email_whose_worker_was_lost(database_tasks, r
     assert sweep() == {"lost_task_results": 1, "requeued_emails": 1, "requeued_deliveries": 0, "purged_deliveries": 0}
     lost = DBTaskResult.objects.get(worker_ids=["killed"])
     assert lost.status == TaskResultStatus.FAILED and lost.exception_class_path.endswith("WorkerLost")
-    assert sweep() == {"lost_task_results": 0, "requeued_emails": 0, "requeued_deliveries": 0, "purged_deliveries": 0}  # a second sweep finds nothing
+    # A second sweep finds nothing.
+    assert sweep() == {"lost_task_results": 0, "requeued_emails": 0, "requeued_deliveries": 0, "purged_deliveries": 0}
     run_queue()
     assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [email.message_id]
     email.refresh_from_db()

@@ -3,10 +3,10 @@ real process against real deliveries: it accepts what Partner Center signs, refu
 and marks a redelivery (same webhook-id) as a duplicate. Its hand-written check agrees with
 the standardwebhooks library."""
 import json
-from datetime import timedelta
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest

@@ -21,7 +21,6 @@ from customers.funds import services as funds_services
 from customers.models import Association
 from notifications.models import OutgoingEmail
 from notifications.queue import sweep
-from partnercenter import factories as f
 from tests.webhook_receiver import Receiver, free_port
 from webhooks import net, services
 from webhooks.delivery import deliver, purge_old_deliveries, retry_delay
@@ -285,9 +284,8 @@ def test_the_sweep_requeues_a_delivery_lost_with_its_worker_and_purges_the_log_a
 
 
 def test_the_log_must_be_kept_at_least_30_days():
-    from partnercenter.env import env_int  # noqa: F401
-
     import partnercenter.settings as project_settings
+    from partnercenter.env import env_int  # noqa: F401
     source = open(project_settings.__file__).read()
     assert '"PC_WEBHOOK_LOG_DAYS", 30, minimum=30' in source
 

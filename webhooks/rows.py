@@ -3,9 +3,9 @@
 from django.middleware.csrf import get_token
 from django.utils.translation import gettext
 
+from partnercenter.jinja import row_url
 from webhooks.fanout import TEST_EVENT, event_types
 from webhooks.models import Delivery
-from partnercenter.jinja import row_url
 
 
 def delivery_rows_context(request) -> dict:
