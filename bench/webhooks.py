@@ -44,6 +44,12 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -121,15 +127,22 @@ def main() -> None:
                 for i in range(args.events):
                     record(event=Event.CUSTOMER_FACTS_UPDATED, partner=partner, customer=customer, after={"n": i})
             written = time.monotonic() - started
+            cpu_before = sum(cpu_seconds(w.pid) for w in workers)
+            receiver_before = time.process_time()
             for worker in workers:
                 worker.send_signal(signal.SIGCONT)
             wait(lambda: len(set(receiver.ids())) >= args.events, 600)
+            worker_cpu = sum(cpu_seconds(w.pid) for w in workers) - cpu_before
+            receiver_cpu = time.process_time() - receiver_before
             arrivals = sorted(r["at"] for r in receiver.requests)
             span = arrivals[-1] - arrivals[0]
             rate = (args.events - 1) / span if span else float("inf")
             print(f"throughput: {args.events} events written in {written:.1f} s "
                   f"({args.events / written:.0f} records/s with their deliveries and tasks); "
                   f"delivered in {span:.1f} s by {args.workers} workers: {rate:.0f} deliveries/s")
+            print(f"CPU per delivery: workers {worker_cpu / args.events * 1000:.1f} ms, receiver "
+                  f"{receiver_cpu / args.events * 1000:.1f} ms (PostgreSQL's own not counted); the workers "
+                  f"were on a CPU {worker_cpu / span / args.workers:.0%} of the time each")
             print(f"load average after the throughput run: {load()}")
 
             # 2. Commit → arrival, the queue not backed up.
