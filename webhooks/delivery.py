@@ -49,7 +49,9 @@ def deliver(delivery_id: int) -> str:
     ).update(status=Delivery.Status.SENDING, claimed_at=now, last_attempt_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return "not due or already handled"
-    delivery = Delivery.objects.select_related("endpoint").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None:
+        return "endpoint deleted"
     endpoint = delivery.endpoint
     if not endpoint.is_active:
         Delivery.objects.filter(pk=delivery.pk).update(
@@ -89,11 +91,12 @@ def _failed(delivery: Delivery, outcome: net.Outcome) -> str:
             trigger(delivery, run_after=due)
             result = "retrying"
         Endpoint.objects.filter(pk=delivery.endpoint_id, failing_since__isnull=True).update(failing_since=now)
-        failing_since = Endpoint.objects.filter(pk=delivery.endpoint_id).values_list("failing_since", flat=True).first()
-        if failing_since is not None and now - failing_since >= retry_window():
-            from webhooks.services import endpoint_disable_after_failures
+    failing_since = delivery.endpoint.failing_since or now
+    if now - failing_since >= retry_window():
+        # Its own transaction, which locks the partner row first (DEVELOPERS rule 7).
+        from webhooks.services import endpoint_disable_after_failures
 
-            endpoint_disable_after_failures(endpoint=delivery.endpoint)
+        endpoint_disable_after_failures(endpoint=delivery.endpoint)
     logger.warning("Webhook delivery %s (%s) to endpoint %s failed on attempt %s: %s %s", delivery.pk,
                    delivery.event, delivery.endpoint_id, delivery.attempts, outcome.status_code or "", outcome.error)
     return result

@@ -4,6 +4,7 @@ the endpoint, and writes its operation record (which is itself an event for the 
 endpoints, webhooks.fanout)."""
 import base64
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -126,9 +127,10 @@ def endpoint_disable_after_failures(*, endpoint: Endpoint) -> Endpoint | None:
     """The worker's: every delivery to the endpoint has failed for ``WEBHOOK_RETRY_HOURS``.
     Disable it and tell the partner's administrators by e-mail, each in their language."""
     partner, endpoint = _lock(endpoint)
-    if not endpoint.is_active:
-        return None
     hours = settings.PARTNER_CENTER["WEBHOOK_RETRY_HOURS"]
+    failing = endpoint.failing_since is not None and timezone.now() - endpoint.failing_since >= timedelta(hours=hours)
+    if not endpoint.is_active or not failing:  # checked again under the lock: a success may have come
+        return None
     reason = f"Every delivery failed for {hours} hours."
     _disable(actor=None, partner=partner, endpoint=endpoint, reason=reason)
     admins = User.objects.filter(partner=partner, kind=User.Kind.MEMBER, is_partner_admin=True, is_active=True)

@@ -116,9 +116,8 @@ def list_endpoints(request):
 
 @router.post("/webhooks", response={201: EndpointWithSecretOut}, auth=auth.partner(MANAGE),
              operation_id="createWebhookEndpoint", summary="Register a webhook endpoint",
-             description="The answer carries the signing secret, which is never shown again.",
-             openapi_extra=problems_of(idempotent=True))
-@idempotent
+             description="The answer carries the signing secret, which is never shown again. Not replayable "
+                         "by Idempotency-Key: its answer holds a secret, which is not stored twice.")
 def create_endpoint(request, data: EndpointIn):
     endpoint, secret = services.endpoint_create(
         actor=request.auth.member, url=data.url, description=data.description, all_events=data.all_events,
@@ -175,9 +174,8 @@ def enable_endpoint(request, endpoint_id: int = Id):
 @router.post("/webhooks/{endpoint_id}/rotate-secret", response=EndpointWithSecretOut, auth=auth.partner(MANAGE),
              operation_id="rotateWebhookSecret", summary="Give a webhook endpoint a new signing secret",
              description="The answer carries the new secret, which is never shown again; it signs every "
-                         "attempt from now on.",
-             openapi_extra=problems_of(idempotent=True, s404=["not_found"]))
-@idempotent
+                         "attempt from now on. Not replayable by Idempotency-Key (its answer holds a secret).",
+             openapi_extra=problems_of(s404=["not_found"]))
 def rotate_secret(request, endpoint_id: int = Id):
     endpoint = endpoint_for(request.auth.member, endpoint_id)
     endpoint, secret = services.endpoint_rotate_secret(actor=request.auth.member, endpoint=endpoint)
