@@ -83,3 +83,10 @@ class Event(models.TextChoices):
     API_KEY_REVOKED = "api.key_revoked", _("API key revoked")
     TOKEN_EXCHANGED = "api.token_exchanged", _("Partner token exchanged for a customer token")
     CUSTOMER_REGISTERED = "api.customer_registered", _("Customer registered through the API")
+    # Webhooks
+    WEBHOOK_CREATED = "webhook.created", _("Webhook endpoint created")
+    WEBHOOK_UPDATED = "webhook.updated", _("Webhook endpoint updated")
+    WEBHOOK_DISABLED = "webhook.disabled", _("Webhook endpoint disabled")
+    WEBHOOK_ENABLED = "webhook.enabled", _("Webhook endpoint enabled")
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", _("Webhook signing secret rotated")
+    WEBHOOK_DELETED = "webhook.deleted", _("Webhook endpoint deleted")

@@ -7,6 +7,7 @@ from django.db import connection
 from audit.events import ActorKind, Event
 from audit.models import OperationRecord
 from partnercenter.middleware import current_ip, current_request_id
+from webhooks.fanout import fan_out
 
 _EVENT_CATEGORY = {
     "association": "association", "customer": "association", "request": "association",
@@ -14,7 +15,7 @@ _EVENT_CATEGORY = {
     "funds": "funds", "voucher": "voucher",
     "partner": "organization", "member": "organization", "user": "organization", "profile": "organization",
     "role": "organization", "organization": "organization",
-    "api": "api",
+    "api": "api", "webhook": "api",
 }
 
 
@@ -58,7 +59,7 @@ def record(
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record must be called inside the action's transaction.")
     Event(event)  # an unknown event is a programming error
-    return OperationRecord.objects.create(
+    operation_record = OperationRecord.objects.create(
         event=event,
         category=category_of(event),
         actor=actor,
@@ -74,3 +75,7 @@ def record(
         ip=current_ip(),
         request_id=current_request_id(),
     )
+    # Every record is an event: the partner's endpoints that want it get a delivery row and
+    # its task in this same transaction (a rolled-back change sends nothing).
+    fan_out(operation_record)
+    return operation_record

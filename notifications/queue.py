@@ -97,10 +97,15 @@ def fail_lost_task_results(now=None) -> int:
 def sweep(now=None) -> dict:
     """Recover lost work; safe to run at any time, anywhere, twice. Returns counts."""
     from notifications.email import requeue_lost_emails
+    from webhooks.delivery import purge_old_deliveries, requeue_lost_deliveries
 
     now = now or timezone.now()
     lost_results = fail_lost_task_results(now)
     emails = requeue_lost_emails(now)
-    if lost_results or emails:
-        logger.warning("Sweep: %s lost task result(s) marked failed, %s e-mail(s) queued again", lost_results, emails)
-    return {"lost_task_results": lost_results, "requeued_emails": emails}
+    deliveries = requeue_lost_deliveries(now)
+    purged = purge_old_deliveries(now)
+    if lost_results or emails or deliveries:
+        logger.warning("Sweep: %s lost task result(s) marked failed, %s e-mail(s) and %s webhook delivery(ies) "
+                       "queued again", lost_results, emails, deliveries)
+    return {"lost_task_results": lost_results, "requeued_emails": emails, "requeued_deliveries": deliveries,
+            "purged_deliveries": purged}

@@ -1,6 +1,6 @@
 """The portal's background tasks (Django's Tasks API; see notifications/queue.py for the rule
-they keep). Webhook deliveries join them here: a ``deliver_webhook(delivery_id)`` task over a
-delivery row written with the operation record, claimed, retried and swept like ``send_email``."""
+they keep). ``deliver_webhook(delivery_id)`` sends one webhook delivery row written with its
+operation record (webhooks.fanout), claimed, retried and swept like ``send_email``."""
 from notifications.queue import task
 
 
@@ -19,3 +19,11 @@ def expire_requests() -> int:
     from customers.requests.services import request_expire_due
 
     return len(request_expire_due())
+
+
+@task()
+def deliver_webhook(delivery_id: int) -> str:
+    """Send one webhook ``Delivery`` (webhooks.delivery.deliver)."""
+    from webhooks.delivery import deliver
+
+    return deliver(delivery_id)

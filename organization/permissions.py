@@ -24,7 +24,7 @@ CATALOGUE = [
         _("Organization"),
         ["organization.manage_members", "organization.manage_roles", "organization.manage_settings"],
     ),
-    (_("API"), ["organization.use_api"]),
+    (_("API"), ["organization.use_api", "webhooks.manage_webhooks"]),
 ]
 
 ALL_PORTAL_PERMISSIONS = [perm for _group, perms in CATALOGUE for perm in perms]

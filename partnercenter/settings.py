@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "notifications",
+    "webhooks",
     "ninja",
 ]
 
@@ -234,6 +235,11 @@ RQ_QUEUES = {"default": {"URL": RQ_URL, "DEFAULT_TIMEOUT": 600}}
 if TASKS_BACKEND == "rq":
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
 
+# Webhooks (webhooks/net.py): endpoints must be HTTPS and resolve to public addresses. Local
+# use and the tests (DEBUG) may call http:// URLs and loopback or private addresses.
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", DEBUG)
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", DEBUG)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
@@ -320,4 +326,15 @@ PARTNER_CENTER = {
     "TASK_STALE_SECONDS": env_int("PC_TASK_STALE_SECONDS", 600, minimum=1, maximum=86400),
     # How often the scheduler (manage.py run_scheduler) queues the request-expiry job.
     "EXPIRE_REQUESTS_EVERY_SECONDS": env_int("PC_EXPIRE_REQUESTS_EVERY_SECONDS", 300, minimum=10, maximum=86400),
+    # Webhooks (webhooks/delivery.py): a failed delivery is tried again after
+    # WEBHOOK_RETRY_FIRST_SECONDS, then twice as long each time (at most WEBHOOK_RETRY_MAX_SECONDS
+    # apart), for WEBHOOK_RETRY_HOURS (3 days); an endpoint whose every delivery failed that long
+    # is disabled and its partner's administrators get an e-mail. The log keeps WEBHOOK_LOG_DAYS.
+    "WEBHOOK_RETRY_HOURS": env_int("PC_WEBHOOK_RETRY_HOURS", 72, minimum=1, maximum=720),
+    "WEBHOOK_RETRY_FIRST_SECONDS": env_int("PC_WEBHOOK_RETRY_FIRST_SECONDS", 30, minimum=1, maximum=3600),
+    "WEBHOOK_RETRY_MAX_SECONDS": env_int("PC_WEBHOOK_RETRY_MAX_SECONDS", 21600, minimum=1, maximum=86400),
+    "WEBHOOK_CONNECT_TIMEOUT_SECONDS": env_int("PC_WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3, minimum=1, maximum=30),
+    "WEBHOOK_READ_TIMEOUT_SECONDS": env_int("PC_WEBHOOK_READ_TIMEOUT_SECONDS", 5, minimum=1, maximum=60),
+    "WEBHOOK_LOG_DAYS": env_int("PC_WEBHOOK_LOG_DAYS", 30, minimum=30, maximum=3650),
+    "WEBHOOK_ENDPOINTS_PER_PARTNER": env_int("PC_WEBHOOK_ENDPOINTS_PER_PARTNER", 10, minimum=1, maximum=1000),
 }

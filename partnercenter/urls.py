@@ -13,6 +13,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("organization/", include("organization.urls")),
     path("records/", include("audit.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("account-center/", include("customers.account_center_urls")),
     path("api/", include("api.urls")),
     path("api-keys/", include("api.portal_urls")),

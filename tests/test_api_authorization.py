@@ -31,6 +31,7 @@ V1 = "/api/v1"
 USE_API = "organization.use_api"
 VIEW = "customers.view_customer"
 INVITE = "customers.invite_customers"
+HOOKS = "webhooks.manage_webhooks"
 
 
 class World:
@@ -108,6 +109,22 @@ class World:
         partner = self.partner if customer == self.customer else self.other_partner
         creator = self.admin if customer == self.customer else f.MemberFactory(partner=self.other_partner)
         return self._once(("invitation", customer.pk), lambda: f.InvitationFactory(partner=partner, created_by=creator))
+
+    def endpoint(self, customer, *, active=True):
+        """A webhook endpoint of the own partner, or of the other partner."""
+        from webhooks.models import Endpoint
+
+        partner = self.partner if customer == self.customer else self.other_partner
+        return self._once(("endpoint", customer.pk, active), lambda: Endpoint.objects.create(
+            partner=partner, url="http://127.0.0.1:9/hooks", secret="whsec_" + "A" * 44, is_active=active))
+
+    def delivery(self, customer):
+        """A failed delivery (so it may be redelivered) to an endpoint of the customer's partner."""
+        from webhooks.models import Delivery
+
+        return self._once(("delivery", customer.pk), lambda: Delivery.objects.create(
+            endpoint=self.endpoint(customer), event_id="evt_matrix", event="association.created", body="{}",
+            status="failed", due_at=None))
 
     def member_with(self, perms):
         self._count += 1
@@ -217,6 +234,26 @@ OPERATIONS: dict[str, Op] = {
                                   customer_only=True, te_admin=True, body=lambda w, c: {"reason": "no"}),
     "cancelRequestAsCustomer": Op("POST", lambda w, c: f"{V1}/me/requests/{w.dissociation(c).pk}/cancel",
                                   customer_only=True, te_admin=True, body=lambda w, c: {}),
+    "listWebhookEventTypes": Op("GET", lambda w, c: f"{V1}/webhook-event-types", (HOOKS,)),
+    "listWebhookEndpoints": Op("GET", lambda w, c: f"{V1}/webhooks", (HOOKS,)),
+    "createWebhookEndpoint": Op("POST", lambda w, c: f"{V1}/webhooks", (HOOKS,),
+                                body=lambda w, c: {"url": "http://127.0.0.1:9/new", "all_events": True}),
+    "getWebhookEndpoint": Op("GET", lambda w, c: f"{V1}/webhooks/{w.endpoint(c).pk}", (HOOKS,), object=True),
+    "updateWebhookEndpoint": Op("PATCH", lambda w, c: f"{V1}/webhooks/{w.endpoint(c).pk}", (HOOKS,), object=True,
+                                body=lambda w, c: {"description": "matrix"}),
+    "deleteWebhookEndpoint": Op("DELETE", lambda w, c: f"{V1}/webhooks/{w.endpoint(c).pk}", (HOOKS,), object=True),
+    "disableWebhookEndpoint": Op("POST", lambda w, c: f"{V1}/webhooks/{w.endpoint(c).pk}/disable", (HOOKS,),
+                                 object=True, body=lambda w, c: {}),
+    "enableWebhookEndpoint": Op("POST", lambda w, c: f"{V1}/webhooks/{w.endpoint(c, active=False).pk}/enable",
+                                (HOOKS,), object=True, body=lambda w, c: {}),
+    "rotateWebhookSecret": Op("POST", lambda w, c: f"{V1}/webhooks/{w.endpoint(c).pk}/rotate-secret", (HOOKS,),
+                              object=True, body=lambda w, c: {}),
+    "sendWebhookTestEvent": Op("POST", lambda w, c: f"{V1}/webhooks/{w.endpoint(c).pk}/test", (HOOKS,),
+                               object=True, body=lambda w, c: {}),
+    "listWebhookDeliveries": Op("GET", lambda w, c: f"{V1}/webhooks/{w.endpoint(c).pk}/deliveries", (HOOKS,),
+                                object=True),
+    "redeliverWebhook": Op("POST", lambda w, c: f"{V1}/webhook-deliveries/{w.delivery(c).pk}/redeliver", (HOOKS,),
+                           object=True, body=lambda w, c: {}),
     "requestDissociation": Op("POST", lambda w, c: f"{V1}/me/dissociation", customer_only=True, te_admin=True,
                               body=lambda w, c: {"reason": "leaving"}),
     # Offers of the other partner: the token's own partner's are refused (tests/test_api_offers.py).
@@ -258,10 +295,10 @@ def test_the_matrix_agrees_with_the_operations_auth():
 
 def send(client, op: Op, w, customer, headers):
     path = op.path(w, customer)
-    if op.method == "GET":
-        return client.get(path, **headers)
+    if op.method in ("GET", "DELETE"):
+        return client.generic(op.method, path, **headers)
     body = op.body(w, customer) if op.body else {}
-    return client.post(path, data=json.dumps(body), content_type="application/json", **headers)
+    return client.generic(op.method, path, data=json.dumps(body), content_type="application/json", **headers)
 
 
 SECURED = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if not op.public]

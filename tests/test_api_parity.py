@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_MODULES = [
     "customers.requests.services", "customers.funds.services", "customers.invitations.services", "customers.services",
-    "organization.services", "api.services",
+    "organization.services", "api.services", "webhooks.services",
 ]
 VIEW_FILES = sorted(
     p for pattern in ("*/*.py", "*/*/*.py") for p in ROOT.glob(pattern) if "views" in p.name and ".venv" not in p.parts

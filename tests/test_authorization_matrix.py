@@ -159,6 +159,21 @@ class World:
     def custom_role(self) -> Role:
         return self._once(("role",), lambda: Role.objects.create(partner=self.partner, name="Spare role"))
 
+    def endpoint(self, *, active=True):
+        """A webhook endpoint of the own partner (another partner's member gets a 404)."""
+        from webhooks.models import Endpoint
+
+        return self._once(("endpoint", active), lambda: Endpoint.objects.create(
+            partner=self.partner, url="http://127.0.0.1:9/hooks", secret="whsec_" + "A" * 44, is_active=active))
+
+    def delivery(self):
+        """A failed delivery of the own partner's endpoint, which may be redelivered."""
+        from webhooks.models import Delivery
+
+        return self._once(("delivery",), lambda: Delivery.objects.create(
+            endpoint=self.endpoint(), event_id="evt_matrix", event="association.created", body="{}",
+            status="failed", due_at=None))
+
     def api_key(self):
         return self._once(("api_key",), lambda: api_services.api_key_create(actor=self.admin, name="CI")[0])
 
@@ -227,6 +242,7 @@ ROLES = ("organization.manage_roles",)
 INVITE = ("customers.invite_customers",)
 RECORDS = ("audit.view_operationrecord",)
 USE_API = ("organization.use_api",)
+HOOKS = ("webhooks.manage_webhooks",)
 GET_POST = ("GET", "POST")
 POST = ("POST",)
 
@@ -362,6 +378,25 @@ MATRIX: dict[str, Entry] = {
     "api_keys:revoke": Entry(
         PORTAL, USE_API, POST, kwargs=lambda w, c: {"pk": w.api_key().pk}, records=("api.key_revoked",)
     ),
+    # Organization › Webhooks ------------------------------------------------------------------
+    "webhooks:list": Entry(PORTAL, HOOKS),
+    "webhooks:create": Entry(PORTAL, HOOKS, GET_POST, body=lambda w, c: {"url": "http://127.0.0.1:9/new",
+                                                                         "all_events": "on"},
+                             records=("webhook.created",)),
+    "webhooks:detail": Entry(PORTAL, HOOKS, kwargs=lambda w, c: {"pk": w.endpoint().pk}),
+    "webhooks:edit": Entry(PORTAL, HOOKS, GET_POST, kwargs=lambda w, c: {"pk": w.endpoint().pk},
+                           body=lambda w, c: {"url": "http://127.0.0.1:9/edited", "all_events": "on"},
+                           records=("webhook.updated",)),
+    "webhooks:disable": Entry(PORTAL, HOOKS, POST, kwargs=lambda w, c: {"pk": w.endpoint().pk},
+                              records=("webhook.disabled",)),
+    "webhooks:enable": Entry(PORTAL, HOOKS, POST, kwargs=lambda w, c: {"pk": w.endpoint(active=False).pk},
+                             records=("webhook.enabled",)),
+    "webhooks:test": Entry(PORTAL, HOOKS, POST, kwargs=lambda w, c: {"pk": w.endpoint().pk}),
+    "webhooks:rotate_secret": Entry(PORTAL, HOOKS, POST, kwargs=lambda w, c: {"pk": w.endpoint().pk},
+                                    records=("webhook.secret_rotated",)),
+    "webhooks:delete": Entry(PORTAL, HOOKS, POST, kwargs=lambda w, c: {"pk": w.endpoint().pk},
+                             records=("webhook.deleted",)),
+    "webhooks:redeliver": Entry(PORTAL, HOOKS, POST, kwargs=lambda w, c: {"pk": w.delivery().pk}),
     # Account Center -------------------------------------------------------------------------
     "account_center:home": Entry(ACCOUNT_CENTER),
     "account_center:records": Entry(ACCOUNT_CENTER),

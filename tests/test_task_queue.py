@@ -310,10 +310,11 @@ def test_the_sweep_queues_again_an_email_whose_worker_was_lost(database_tasks, r
     run_queue()
     assert mail.outbox == []  # nothing ready: the claimed task is never picked again by itself
 
-    assert sweep() == {"lost_task_results": 1, "requeued_emails": 1}
+    assert sweep() == {"lost_task_results": 1, "requeued_emails": 1, "requeued_deliveries": 0, "purged_deliveries": 0}
     lost = DBTaskResult.objects.get(worker_ids=["killed"])
     assert lost.status == TaskResultStatus.FAILED and lost.exception_class_path.endswith("WorkerLost")
-    assert sweep() == {"lost_task_results": 0, "requeued_emails": 0}  # a second sweep finds nothing
+    # A second sweep finds nothing.
+    assert sweep() == {"lost_task_results": 0, "requeued_emails": 0, "requeued_deliveries": 0, "purged_deliveries": 0}
     run_queue()
     assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [email.message_id]
     email.refresh_from_db()
@@ -483,7 +484,7 @@ def test_a_worker_killed_while_sending_loses_nothing_after_a_restart(database_ta
     assert DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).count() == 1  # left claimed
 
     time.sleep(2.1)  # the claim goes stale
-    assert sweep() == {"lost_task_results": 1, "requeued_emails": 1}
+    assert sweep() == {"lost_task_results": 1, "requeued_emails": 1, "requeued_deliveries": 0, "purged_deliveries": 0}
     with Sink(port) as sink:
         restarted = start_worker(worker_env(port, PC_TASK_STALE_SECONDS="2"), "--batch")
         assert restarted.wait(timeout=120) == 0, restarted.stderr.read().decode()

@@ -40,10 +40,37 @@ class PartnerCenterAPI(NinjaAPI):
         return with_problems(document)
 
 
+DESCRIPTION = """\
+## Webhooks
+
+Register an endpoint (`POST /api/v1/webhooks`, or Organization › Webhooks in the portal) and
+Partner Center POSTs every event your organization's operation records describe to it, as JSON
+`{"id", "type", "timestamp", "data"}` — `data` is the record as `GET /api/v1/records/{id}` shows
+it. Each delivery is signed by the [Standard Webhooks](https://www.standardwebhooks.com) scheme
+with the endpoint's secret (`whsec_…`, shown once, at creation and at rotation):
+
+- `webhook-id`: the event id; the same on every retry and redelivery — drop repeats by it;
+- `webhook-timestamp`: seconds since the epoch of this attempt — refuse one more than five
+  minutes off;
+- `webhook-signature`: `v1,` and the base64 HMAC-SHA256, keyed with the base64-decoded part of
+  the secret after `whsec_`, of `{webhook-id}.{webhook-timestamp}.{raw body}`.
+
+With the library (`pip install standardwebhooks`):
+
+```python
+from standardwebhooks.webhooks import Webhook
+event = Webhook(secret).verify(raw_body, headers)  # raises WebhookVerificationError
+```
+
+Answer 2xx within 5 s; anything else is retried with exponential backoff for three days, after
+which the endpoint is disabled and your administrators get an e-mail. A runnable receiver:
+`examples/webhook_receiver.py` in the Partner Center repository.
+"""
+
 api = PartnerCenterAPI(
     title="Partner Center API",
     version="1",
-    description="",
+    description=DESCRIPTION,
     urls_namespace="api_v1",
     renderer=Renderer(),
     parser=UnicodeJSONParser(),
@@ -53,9 +80,9 @@ problems.install(api, pattern_messages)
 
 
 def _register_routers() -> None:
-    from api.v1 import customers, funds, invitations, me, records, requests, tokens
+    from api.v1 import customers, funds, invitations, me, records, requests, tokens, webhooks
 
-    for module in (tokens, customers, requests, funds, invitations, me, records):
+    for module in (tokens, customers, requests, funds, invitations, me, records, webhooks):
         api.add_router("", module.router)
 
 

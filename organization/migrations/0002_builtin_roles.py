@@ -14,10 +14,13 @@ BUILTIN = {
 }
 
 
+APPS = ("customers", "audit", "organization")
+
+
 def create_builtin_roles(apps, schema_editor):
     from organization.permissions import BUILTIN_ROLE_PERMISSIONS, split
 
-    for label in ("customers", "audit", "organization"):
+    for label in APPS:
         app_config = apps.get_app_config(label)
         app_config.models_module = True
         create_permissions(app_config, verbosity=0, apps=apps, using=schema_editor.connection.alias)
@@ -28,6 +31,8 @@ def create_builtin_roles(apps, schema_editor):
         perms = []
         for perm in BUILTIN_ROLE_PERMISSIONS[key]:
             app_label, codename = split(perm)
+            if app_label not in APPS:
+                continue  # a later app's permission: its own migration grants it (webhooks 0002)
             perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
         role.permissions.set(perms)
 

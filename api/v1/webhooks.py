@@ -1,0 +1,212 @@
+"""Webhook endpoints (Organization › Webhooks) and their delivery logs, through webhooks.services
+as the portal's pages do. The signing secret is in the answer to the create and the rotate
+operations only."""
+from datetime import datetime
+from typing import Literal
+
+from django.http import HttpResponse
+from ninja import Field, Path, Query, Router, Schema, Status
+
+from api.v1 import auth
+from api.v1.paging import page_of
+from api.v1.idempotency import idempotent
+from api.v1.openapi import problems_of
+from api.v1.schemas import MAX_CURSOR, MAX_ID, TEXT, Input, Page
+from audit.events import Event
+from partnercenter.pagination import KeysetPaginator
+from webhooks import services
+from webhooks.fanout import event_types
+from webhooks.selectors import deliveries_of, delivery_for_member, endpoint_for, endpoints_of
+
+router = Router(tags=["webhooks"])
+Id = Path(..., ge=1, le=MAX_ID)
+MANAGE = "webhooks.manage_webhooks"
+# The characters of a URI (RFC 3986); a host name in Unicode is written in its IDNA form.
+URL = r"^https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]{1,490}$"
+EventType = Literal[tuple(Event.values)]
+
+
+class EndpointIn(Input):
+    url: str = Field(max_length=500, pattern=URL, description="HTTPS (HTTP only where the deployment allows it).")
+    description: str = Field("", max_length=200, pattern=TEXT)
+    all_events: bool = Field(True, description="Every event, including types added later; false: only `events`.")
+    events: list[EventType] = Field([], max_length=200)
+
+
+class EndpointPatch(Input):
+    url: str | None = Field(None, max_length=500, pattern=URL)
+    description: str | None = Field(None, max_length=200, pattern=TEXT)
+    all_events: bool | None = None
+    events: list[EventType] | None = Field(None, max_length=200)
+
+
+class EndpointOut(Schema):
+    id: int
+    url: str
+    description: str
+    all_events: bool
+    events: list[str]
+    is_active: bool
+    disabled_reason: str
+    failing_since: datetime | None
+    created_at: datetime
+    secret_rotated_at: datetime | None
+
+
+class EndpointWithSecretOut(EndpointOut):
+    secret: str = Field(description="The signing secret (whsec_…): shown in this answer only.")
+
+
+class DeliveryOut(Schema):
+    id: int
+    endpoint_id: int
+    event_id: str = Field(description="The webhook-id header: the same on every attempt and redelivery.")
+    event: str
+    status: Literal["queued", "sending", "delivered", "failed"]
+    attempts: int
+    created_at: datetime
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+    status_code: int | None
+    latency_ms: int | None
+    last_error: str
+
+
+class DeliveryPage(Page):
+    results: list[DeliveryOut]
+
+
+class DeliveryFilters(Schema):
+    cursor: str = Field("", max_length=MAX_CURSOR)
+    limit: int = Field(50, ge=1, le=100)
+
+
+class EventTypeOut(Schema):
+    type: str
+    label: str
+
+
+def endpoint_json(endpoint) -> dict:
+    return {name: getattr(endpoint, name) for name in (
+        "id", "url", "description", "all_events", "events", "is_active", "disabled_reason", "failing_since",
+        "created_at", "secret_rotated_at")}
+
+
+def delivery_json(delivery) -> dict:
+    return {
+        **{name: getattr(delivery, name) for name in (
+            "id", "endpoint_id", "event_id", "event", "status", "attempts", "created_at", "last_attempt_at",
+            "delivered_at", "status_code", "latency_ms", "last_error")},
+        "next_attempt_at": delivery.due_at if delivery.status == "queued" else None,
+    }
+
+
+@router.get("/webhook-event-types", response=list[EventTypeOut], auth=auth.partner(MANAGE),
+            operation_id="listWebhookEventTypes", summary="The event types an endpoint may ask for")
+def list_event_types(request):
+    return [{"type": value, "label": label} for value, label in event_types()]
+
+
+@router.get("/webhooks", response=list[EndpointOut], auth=auth.partner(MANAGE), operation_id="listWebhookEndpoints",
+            summary="The organization's webhook endpoints")
+def list_endpoints(request):
+    return [endpoint_json(e) for e in endpoints_of(request.auth.member).order_by("-id")]
+
+
+@router.post("/webhooks", response={201: EndpointWithSecretOut}, auth=auth.partner(MANAGE),
+             operation_id="createWebhookEndpoint", summary="Register a webhook endpoint",
+             description="The answer carries the signing secret, which is never shown again. Not replayable "
+                         "by Idempotency-Key: its answer holds a secret, which is not stored twice.")
+def create_endpoint(request, data: EndpointIn):
+    endpoint, secret = services.endpoint_create(
+        actor=request.auth.member, url=data.url, description=data.description, all_events=data.all_events,
+        events=list(data.events))
+    return Status(201, {**endpoint_json(endpoint), "secret": secret})
+
+
+@router.get("/webhooks/{endpoint_id}", response=EndpointOut, auth=auth.partner(MANAGE),
+            operation_id="getWebhookEndpoint", summary="Read a webhook endpoint",
+            openapi_extra=problems_of(s404=["not_found"]))
+def get_endpoint(request, endpoint_id: int = Id):
+    return endpoint_json(endpoint_for(request.auth.member, endpoint_id))
+
+
+@router.patch("/webhooks/{endpoint_id}", response=EndpointOut, auth=auth.partner(MANAGE),
+              operation_id="updateWebhookEndpoint", summary="Change a webhook endpoint's URL, description or events",
+              openapi_extra=problems_of(s404=["not_found"]))
+def update_endpoint(request, data: EndpointPatch, endpoint_id: int = Id):
+    endpoint = endpoint_for(request.auth.member, endpoint_id)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    endpoint = services.endpoint_update(
+        actor=request.auth.member, endpoint=endpoint, url=changes.get("url", endpoint.url),
+        description=changes.get("description", endpoint.description),
+        all_events=changes.get("all_events", endpoint.all_events), events=list(changes.get("events", endpoint.events)))
+    return endpoint_json(endpoint)
+
+
+@router.delete("/webhooks/{endpoint_id}", response={204: None}, auth=auth.partner(MANAGE),
+               operation_id="deleteWebhookEndpoint", summary="Delete a webhook endpoint and its delivery log",
+               openapi_extra=problems_of(s404=["not_found"]))
+def delete_endpoint(request, endpoint_id: int = Id):
+    services.endpoint_delete(actor=request.auth.member, endpoint=endpoint_for(request.auth.member, endpoint_id))
+    return HttpResponse(status=204)
+
+
+@router.post("/webhooks/{endpoint_id}/disable", response=EndpointOut, auth=auth.partner(MANAGE),
+             operation_id="disableWebhookEndpoint", summary="Stop sending events to a webhook endpoint",
+             openapi_extra=problems_of(idempotent=True, s404=["not_found"]))
+@idempotent
+def disable_endpoint(request, endpoint_id: int = Id):
+    endpoint = endpoint_for(request.auth.member, endpoint_id)
+    return endpoint_json(services.endpoint_disable(actor=request.auth.member, endpoint=endpoint))
+
+
+@router.post("/webhooks/{endpoint_id}/enable", response=EndpointOut, auth=auth.partner(MANAGE),
+             operation_id="enableWebhookEndpoint", summary="Send events to a disabled webhook endpoint again",
+             openapi_extra=problems_of(idempotent=True, s404=["not_found"]))
+@idempotent
+def enable_endpoint(request, endpoint_id: int = Id):
+    endpoint = endpoint_for(request.auth.member, endpoint_id)
+    return endpoint_json(services.endpoint_enable(actor=request.auth.member, endpoint=endpoint))
+
+
+@router.post("/webhooks/{endpoint_id}/rotate-secret", response=EndpointWithSecretOut, auth=auth.partner(MANAGE),
+             operation_id="rotateWebhookSecret", summary="Give a webhook endpoint a new signing secret",
+             description="The answer carries the new secret, which is never shown again; it signs every "
+                         "attempt from now on. Not replayable by Idempotency-Key (its answer holds a secret).",
+             openapi_extra=problems_of(s404=["not_found"]))
+def rotate_secret(request, endpoint_id: int = Id):
+    endpoint = endpoint_for(request.auth.member, endpoint_id)
+    endpoint, secret = services.endpoint_rotate_secret(actor=request.auth.member, endpoint=endpoint)
+    return {**endpoint_json(endpoint), "secret": secret}
+
+
+@router.post("/webhooks/{endpoint_id}/test", response={202: DeliveryOut}, auth=auth.partner(MANAGE),
+             operation_id="sendWebhookTestEvent", summary="Send a webhook.test event to the endpoint",
+             openapi_extra=problems_of(idempotent=True, s404=["not_found"]))
+@idempotent
+def send_test(request, endpoint_id: int = Id):
+    endpoint = endpoint_for(request.auth.member, endpoint_id)
+    return Status(202, delivery_json(services.endpoint_send_test(actor=request.auth.member, endpoint=endpoint)))
+
+
+@router.get("/webhooks/{endpoint_id}/deliveries", response=DeliveryPage, auth=auth.partner(MANAGE),
+            operation_id="listWebhookDeliveries", summary="A webhook endpoint's delivery log, newest first",
+            openapi_extra=problems_of(s404=["not_found", "invalid_cursor"]))
+def list_deliveries(request, filters: Query[DeliveryFilters], endpoint_id: int = Id):
+    endpoint = endpoint_for(request.auth.member, endpoint_id)
+    paginator = KeysetPaginator(deliveries_of(endpoint), ["-id"], page_size=filters.limit,
+                                scope=f"api.webhook-deliveries:{endpoint.partner_id}:{endpoint.pk}")
+    page = page_of(paginator, filters.cursor)
+    return {"results": [delivery_json(d) for d in page.rows], "next_cursor": page.next_cursor,
+            "previous_cursor": page.prev_cursor}
+
+
+@router.post("/webhook-deliveries/{delivery_id}/redeliver", response={202: DeliveryOut}, auth=auth.partner(MANAGE),
+             operation_id="redeliverWebhook", summary="Send a delivered or failed event again (same webhook-id)",
+             openapi_extra=problems_of(idempotent=True, s404=["not_found"]))
+@idempotent
+def redeliver(request, delivery_id: int = Id):
+    delivery = delivery_for_member(request.auth.member, delivery_id)
+    return Status(202, delivery_json(services.delivery_redeliver(actor=request.auth.member, delivery=delivery)))
