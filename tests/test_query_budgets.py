@@ -76,7 +76,7 @@ def test_the_customer_page_reads_at_most_six_statements(as_user, admin_member, f
     assert "Globex" not in html  # another partner's history stays hidden
     assert "ecs.soon" in html and "ecs.late" in html and "ecs.gone" not in html
     assert html.index("ecs.soon") < html.index("ecs.late")
-    assert "Pending: Switch" in html or "Pending:" in html
+    assert "Pending: " in html  # the open switch, with its deadline
     assert "USD 25.50" in html and "USD 40.00" in html
 
 
@@ -159,7 +159,7 @@ def test_the_account_center_home_reads_at_most_six_statements(client, customer_u
 def test_the_account_center_lists_the_latest_vouchers_and_totals_every_unused_one(client, customer_user, partner, customer):
     """The vouchers' one statement reads the latest rows and the unused ones beyond them."""
     now = timezone.now()
-    old = Voucher.objects.create(partner=partner, customer=customer, amount=Decimal("3.00"), expires_at=now + timedelta(days=9))
+    Voucher.objects.create(partner=partner, customer=customer, amount=Decimal("3.00"), expires_at=now + timedelta(days=9))
     for _ in range(25):
         Voucher.objects.create(
             partner=partner, customer=customer, amount=Decimal("1.00"), expires_at=now + timedelta(days=9), status="used"
@@ -168,7 +168,6 @@ def test_the_account_center_lists_the_latest_vouchers_and_totals_every_unused_on
     html = client.get(reverse("account_center:home")).content.decode()
     assert "USD 3.00" in html  # the total counts the old unused voucher
     assert html.count("USD 1.00") == 20  # the table lists the latest 20
-    assert old.pk
 
 
 def test_the_account_center_lists_the_latest_requests_and_finds_an_older_pending_one(client, customer_user, customer):
