@@ -44,8 +44,12 @@ def full_customer(partner, customer, other_partner):
         LedgerEntry.objects.create(
             partner=partner, customer=customer, kind="allocation", amount=Decimal(amount), partner_balance_after=0
         )
-    Voucher.objects.create(partner=partner, customer=customer, amount=Decimal("40.00"), expires_at=now + timedelta(days=5))
-    Voucher.objects.create(partner=partner, customer=customer, amount=Decimal("60.00"), expires_at=now + timedelta(days=90))
+    Voucher.objects.create(
+        partner=partner, customer=customer, amount=Decimal("40.00"), expires_at=now + timedelta(days=5),
+    )
+    Voucher.objects.create(
+        partner=partner, customer=customer, amount=Decimal("60.00"), expires_at=now + timedelta(days=90),
+    )
     Voucher.objects.create(
         partner=partner, customer=customer, amount=Decimal("7.00"), expires_at=now + timedelta(days=2), status="used"
     )
@@ -107,7 +111,9 @@ def test_the_customer_page_does_not_grow_with_history_or_records(as_user, admin_
     for days in range(3):
         f.ReservedInstanceFactory(customer=full_customer, expires_at=timezone.now() + timedelta(days=30 + days))
         Voucher.objects.create(
-            partner=partner, customer=full_customer, amount=Decimal("1.00"), expires_at=timezone.now() + timedelta(days=9)
+            partner=partner, customer=full_customer, amount=Decimal(
+                "1.00"), expires_at=timezone.now() + timedelta(days=9,
+            )
         )
     after, _html, _sql = count(client, url)
     assert after == before
@@ -156,13 +162,18 @@ def test_the_account_center_home_reads_at_most_six_statements(client, customer_u
     assert "Globex" in html  # the invitation waiting for the customer
 
 
-def test_the_account_center_lists_the_latest_vouchers_and_totals_every_unused_one(client, customer_user, partner, customer):
+def test_the_account_center_lists_the_latest_vouchers_and_totals_every_unused_one(
+    client, customer_user, partner, customer
+):
     """The vouchers' one statement reads the latest rows and the unused ones beyond them."""
     now = timezone.now()
-    Voucher.objects.create(partner=partner, customer=customer, amount=Decimal("3.00"), expires_at=now + timedelta(days=9))
+    Voucher.objects.create(
+        partner=partner, customer=customer, amount=Decimal("3.00"), expires_at=now + timedelta(days=9),
+    )
     for _ in range(25):
         Voucher.objects.create(
-            partner=partner, customer=customer, amount=Decimal("1.00"), expires_at=now + timedelta(days=9), status="used"
+            partner=partner, customer=customer, amount=Decimal("1.00"), expires_at=now + timedelta(days=9),
+            status="used",
         )
     client.force_login(customer_user)
     html = client.get(reverse("account_center:home")).content.decode()

@@ -8,9 +8,9 @@ from django.http import HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from api.v1 import auth
-from api.v1.paging import page_of
 from api.v1.idempotency import idempotent
 from api.v1.openapi import problems_of
+from api.v1.paging import page_of
 from api.v1.schemas import MAX_CURSOR, MAX_ID, TEXT, Input, Page
 from audit.events import Event
 from partnercenter.pagination import KeysetPaginator

@@ -77,15 +77,18 @@ class RequestOverview:
         return next(iter(self.open(now)), None)
 
 
-def request_overview(qs: QuerySet[AssociationRequest], *, pending: Q = Q(), latest: int = LATEST) -> RequestOverview:
+def request_overview(
+    qs: QuerySet[AssociationRequest], *, pending: Q | None = None, latest: int = LATEST
+) -> RequestOverview:
     """The ``latest`` requests of ``qs`` and its pending ones matching ``pending``, in one
     statement: the newest ids as a subquery ORed with the pending condition, so the pending
     ones are read even when they are not among the newest."""
     newest = qs.order_by("-created_at", "-pk").values("pk")[:latest]
-    listed_pending = Q(status=Status.PENDING) & pending
+    listed_pending = Q(status=Status.PENDING) & (Q() if pending is None else pending)
+    flagged = Case(When(listed_pending, then=Value(True)), default=Value(False), output_field=BooleanField())
     rows = list(
         qs.filter(Q(pk__in=newest) | listed_pending)
-        .annotate(listed_pending=Case(When(listed_pending, then=Value(True)), default=Value(False), output_field=BooleanField()))
+        .annotate(listed_pending=flagged)
         .order_by("-created_at", "-pk")
     )
     # The newest ids are the first ``latest`` rows of qs, and every row read is one of qs.
