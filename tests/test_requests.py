@@ -701,7 +701,7 @@ class TestAccountCenter:
         request = submit(association, admin_member)
         Customer.objects.filter(pk=association.customer_id).update(orders_awaiting_partner_payment=1)
         response = as_user(customer_user).post(url("account_center:request_agree", request.pk), {"consent": "on"})
-        assert "Orders are waiting for the partner to pay." in response.content.decode()
+        assert "Orders are waiting for your partner to pay." in response.content.decode()
         assert reload(request).status == Status.PENDING and reload(association).is_active
 
     def test_a_stale_agreement_says_so_and_changes_nothing(self, as_user, admin_member, association, customer_user):
@@ -758,7 +758,7 @@ class TestAccountCenter:
     def test_the_dissociation_page_lists_failing_checks_without_the_form(self, as_user, association, customer_user):
         Customer.objects.filter(pk=association.customer_id).update(special_contract=True)
         response = as_user(customer_user).get(url("account_center:dissociate"))
-        assert "An effective special contract exists." in response.content.decode()
+        assert "Your account has an effective special contract." in response.content.decode()
         assert "Submit the dissociation request" not in response.content.decode()
 
     def test_the_customer_cancels_its_dissociation_through_the_page(self, as_user, association, customer_user):

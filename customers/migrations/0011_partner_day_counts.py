@@ -196,6 +196,12 @@ def _pg_trigger(schema_editor, table, event):
     )
 
 
+def recount_statements(vendor="postgresql"):
+    """The statements that count every row again: for a load that ran without triggers
+    (``bench/generate.py`` loads with ``session_replication_role = replica``)."""
+    return [f"DELETE FROM {TABLE}", *(_upsert([_contributions(vendor, table, table, 1)]) for table in SOURCES)]
+
+
 def drop_triggers(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor not in ("postgresql", "sqlite"):

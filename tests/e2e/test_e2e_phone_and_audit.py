@@ -72,12 +72,30 @@ def shot_name(href: str, width: int, language: str) -> str:
 @pytest.fixture
 def personas(admin_member, manager, viewer, customer, partner):
     """The four personas of the homes, with something on each home: the customer managed by
-    the customer manager, and a record."""
+    the customer manager, a record, an association begun this month and a request that waits on
+    the customer (a to-do of the members, something to answer for the customer)."""
     customer.manager = manager
     customer.save(update_fields=["manager"])
     f.OperationRecordFactory(partner=partner, customer=customer, event="funds.allocated",
                              before={"partner_balance": "100.00"}, after={"partner_balance": "90.00"})
+    from django.utils import timezone
+
+    from customers.models import Association
+
+    association = Association.objects.get(customer=customer, status="active")
+    Association.objects.filter(pk=association.pk).update(started_at=timezone.now())
+    f.AssociationRequestFactory(association=association, kind="unbind")
     return {"admin": admin_member, "manager": manager, "viewer": viewer, "customer": customer}
+
+
+# Each chart's canvas drawn by Chart.js, with the labels of the table beside it.
+_CHARTS_JS = """
+() => [...document.querySelectorAll("canvas[id^=chart-]")].map((canvas) => {
+  const chart = window.Chart && window.Chart.getChart(canvas);
+  return {id: canvas.id, drawn: !!chart && canvas.width > 0,
+          labels: chart ? chart.data.labels : [], series: chart ? chart.data.datasets.map((d) => d.label) : []};
+})
+"""
 
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE], ids=["desktop", "phone"])
@@ -91,6 +109,23 @@ def test_the_home_fits_each_persona_language_and_width(open_page, screenshot, pe
     expect(page.locator("html")).to_have_attribute("lang", language)
     expect(page.locator("main h1").first).to_be_visible()
     assert_no_sideways_scroll(page)
+    if persona != "customer":
+        charts = page.evaluate(_CHARTS_JS)
+        assert charts, "the member's home draws its charts"
+        for drawn in charts:
+            assert drawn["drawn"], drawn
+            table = page.locator(f"#{drawn['id']}-table")
+            assert drawn["series"][0] in table.locator("thead").text_content(), drawn  # the same words
+            assert drawn["labels"][0] in table.locator("tbody").text_content(), drawn
+        if language == "zh-hans":
+            assert any("月" in label for c in charts for label in c["labels"]), charts  # months in Chinese
+        # The to-do links to the request waiting on the customer, and the link works.
+        todo = page.locator(".home-todo a").first
+        expect(todo).to_be_visible()
+        todo.click()
+        expect(page.locator("main h1").first).to_be_visible()
+        assert "/requests/" in page.url, page.url
+        page.go_back()
     if width is PHONE:
         # The menu opens by touch: the toggler shows the collapsed navigation.
         page.locator(".navbar-toggler").click()
