@@ -191,8 +191,9 @@ OPERATIONS: dict[str, Op] = {
                            object=True, body=lambda w, c: {}),
     "listPublicLinks": Op("GET", lambda w, c: f"{V1}/public-links", (INVITE,)),
     "registerProject": Op("POST", lambda w, c: f"{V1}/projects", (INVITE,),
-                          body=lambda w, c: {"customer_id": c.pk, "name": "Migration", "expected_amount": "10.00",
-                                             "expected_close": (timezone.localdate() + timedelta(days=30)).isoformat()}),
+                          body=lambda w, c: {
+                              "customer_id": c.pk, "name": "Migration", "expected_amount": "10.00",
+                              "expected_close": (timezone.localdate() + timedelta(days=30)).isoformat()}),
     "listProjects": Op("GET", lambda w, c: f"{V1}/projects", (INVITE,)),
     "listRecords": Op("GET", lambda w, c: f"{V1}/records", ("audit.view_operationrecord",)),
     "exportRecords": Op("GET", lambda w, c: f"{V1}/records/export",

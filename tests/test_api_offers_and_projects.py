@@ -122,7 +122,8 @@ class TestProjects:
         assert body["status"] == "submitted" and body["customer"]["id"] == customer.pk
         assert Decimal(body["expected_amount"]) == Decimal("1200.50")
         project = ProjectRegistration.objects.get()
-        assert project.name == "Move to the cloud" and OperationRecord.objects.filter(event="project.registered").exists()
+        assert project.name == "Move to the cloud"
+        assert OperationRecord.objects.filter(event="project.registered", partner=project.partner).exists()
         listed = client.get(f"{V1}/projects", **bearer(token)).json()
         assert [p["id"] for p in listed["results"]] == [project.pk]
 
