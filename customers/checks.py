@@ -614,4 +614,10 @@ def refusal(results: list[CheckResult]) -> ValidationError | None:
     failed = [r for r in results if not r.passed]
     if not failed:
         return None
-    return ValidationError([ValidationError(f"{r.message} {r.advice}", code=r.code) for r in failed])
+    errors = []
+    for r in failed:
+        error = ValidationError(f"{r.message} {r.advice}", code=r.code)
+        # Carried along for the API's problem document (who can act, when a cooldown clears).
+        error.who_acts, error.clears_at = r.who_acts, r.available_on
+        errors.append(error)
+    return ValidationError(errors)

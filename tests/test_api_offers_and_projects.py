@@ -123,7 +123,7 @@ class TestProjects:
         assert Decimal(body["expected_amount"]) == Decimal("1200.50")
         project = ProjectRegistration.objects.get()
         assert project.name == "Move to the cloud"
-        assert OperationRecord.objects.filter(event="project.registered").exists()
+        assert OperationRecord.objects.filter(event="project.registered", partner=project.partner).exists()
         listed = client.get(f"{V1}/projects", **bearer(token)).json()
         assert [p["id"] for p in listed["results"]] == [project.pk]
 

@@ -98,6 +98,9 @@ class TestRequests:
         codes = {c["code"] for c in problem["checks"]}
         assert {"arrears", "customer.frozen"} <= codes and problem["code"] == "checks_failed"
         assert all(c["advice"] for c in problem["checks"] if c["code"] == "arrears")
+        by_code = {c["code"]: c for c in problem["checks"]}
+        assert by_code["arrears"]["who_acts"] == ["partner"] and by_code["arrears"]["clears_at"] is None
+        assert by_code["customer.frozen"]["who_acts"] == ["partner"]
         assert not AssociationRequest.objects.exists()
 
     def test_consent_is_required(self, client, token, customer):

@@ -43,6 +43,16 @@ def problem_schema() -> dict:
                         "detail": {"type": "string"},
                         "message": {"type": "string"},
                         "advice": {"type": "string"},
+                        "who_acts": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": ["customer", "partner", "vendor"]},
+                            "description": _("Who can make the check pass; empty when it clears by itself."),
+                        },
+                        "clears_at": {
+                            "type": ["string", "null"],
+                            "format": "date-time",
+                            "description": _("For a cooldown: the moment it clears by itself."),
+                        },
                     },
                 },
             },

@@ -134,6 +134,9 @@ def from_django(error: DjangoValidationError) -> ApiError:
                 pass
             if text.startswith(message):
                 entry.update(message=message, advice=text[len(message):].strip())
+        if hasattr(item, "who_acts"):  # a failed account check (customers.checks.refusal)
+            entry["who_acts"] = list(item.who_acts)
+            entry["clears_at"] = item.clears_at.isoformat() if item.clears_at else None
         checks.append(entry)
     code = checks[0]["code"] if len(checks) == 1 else "checks_failed"
     detail = " ".join(c["detail"] for c in checks)
