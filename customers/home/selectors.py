@@ -68,14 +68,20 @@ def open_requests(user, *, dissociations: bool, partner_requests: bool, now: dat
     kinds = [*([Kind.DISSOCIATION] if dissociations else []), *([Kind.SWITCH, Kind.UNBIND] if partner_requests else [])]
     if not kinds:
         return []
-    qs = AssociationRequest.objects.filter(
-        association__partner=user.partner,
-        association__status=Association.Status.ACTIVE,
-        status=RequestStatus.PENDING,
-        deadline__gt=now,
-        kind__in=kinds,
-    )
-    rows = _narrow(qs, user, "association__customer").order_by("deadline", "id").values_list(
+    open_ones = AssociationRequest.objects.filter(status=RequestStatus.PENDING, deadline__gt=now, kind__in=kinds)
+    scope = manager_scope(user)
+    if scope is None:
+        qs = open_ones.filter(association__partner=user.partner, association__status=Association.Status.ACTIVE)
+    else:
+        # A customer manager's: walked in deadline order, each request's association looked up
+        # by its key until the rows are found. Joined, the manager's customers made the planner
+        # read every pending request of every partner and sort them (bench/README §8).
+        mine = Association.objects.filter(
+            pk=OuterRef("association_id"), partner=user.partner, status=Association.Status.ACTIVE,
+            customer__manager_id__in=scope,
+        )
+        qs = open_ones.filter(Exists(mine))
+    rows = qs.order_by("deadline", "id").values_list(
         "id", "kind", "deadline", "association__customer_id", "association__customer__name",
         "association__customer__account_name",
     )[: 2 * TODO_ROWS + 1]
