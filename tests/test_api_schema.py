@@ -65,8 +65,11 @@ def test_every_error_the_document_names_is_a_problem_with_codes_from_the_catalog
                     assert set(schema["properties"]["code"]["enum"]) <= set(CODES[int(status)])
 
 
-# Token issuing is not replayable: a replay would have to store the secret it answered with.
-NOT_REPLAYED = {"/api/v1/tokens", "/api/v1/customer-tokens"}
+# Token issuing and webhook secrets are not replayable: a replay would have to store the secret
+# it answered with.
+NOT_REPLAYED = {
+    "/api/v1/tokens", "/api/v1/customer-tokens", "/api/v1/webhooks", "/api/v1/webhooks/{endpoint_id}/rotate-secret",
+}
 
 
 def test_every_post_documents_the_idempotency_key_header(client, db):

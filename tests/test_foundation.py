@@ -72,7 +72,11 @@ def test_customers_have_no_portal_permissions(customer_user):
 def test_the_builtin_roles_exist_with_their_permissions(db):
     keys = set(Role.objects.exclude(builtin="").values_list("builtin", flat=True))
     assert keys == {"system_admin", "customer_manager", "customer_manager_supervisor", "finance", "read_only"}
-    assert Role.objects.get(builtin="system_admin").permissions.count() == 15
+    from organization.permissions import ALL_PORTAL_PERMISSIONS
+
+    held = Role.objects.get(builtin="system_admin").permissions.values_list("content_type__app_label", "codename")
+    assert sorted(f"{app}.{codename}" for app, codename in held) == sorted(ALL_PORTAL_PERMISSIONS)
+    assert len(ALL_PORTAL_PERMISSIONS) == 16  # the 15 of issue 6 and manage webhooks (issue 19)
 
 
 def test_every_response_carries_a_request_id(client, db):

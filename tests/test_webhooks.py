@@ -429,3 +429,30 @@ def test_the_delivery_log_escapes_what_a_receiver_answered(as_user, admin_member
 def test_the_menu_shows_webhooks_to_members_who_may_manage_them(as_user, admin_member, viewer):
     assert reverse("webhooks:list") in as_user(admin_member).get(reverse("organization:profile")).content.decode()
     assert reverse("webhooks:list") not in as_user(viewer).get(reverse("organization:profile")).content.decode()
+
+
+def test_on_the_rq_backend_a_delivery_is_enqueued_after_the_commit_and_sent_by_an_rq_worker(
+        settings, admin_member, partner, customer, django_capture_on_commit_callbacks):
+    import django_rq
+    from django_tasks_rq import Job
+    from rq import SimpleWorker
+
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/14"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    queue = django_rq.get_queue("default", job_class=Job)
+    queue.connection.flushdb()
+    try:
+        with Receiver() as up:
+            with django_capture_on_commit_callbacks(execute=False) as callbacks:
+                endpoint, secret = make_endpoint(admin_member, up.url)
+                rec = association_created(partner, customer)
+            assert queue.count == 0  # nothing reaches Redis before the commit
+            for callback in callbacks:
+                callback()
+            SimpleWorker([queue], connection=queue.connection, job_class=Job).work(burst=True)
+            delivery = Delivery.objects.get(record=rec)
+            assert delivery.status == "delivered"
+            [request] = [r for r in up.requests if r["headers"]["webhook-id"] == delivery.event_id]
+            Webhook(secret).verify(request["body"], request["headers"])
+    finally:
+        queue.connection.flushdb()
