@@ -116,6 +116,7 @@ def list_endpoints(request):
 
 @router.post("/webhooks", response={201: EndpointWithSecretOut}, auth=auth.partner(MANAGE),
              operation_id="createWebhookEndpoint", summary="Register a webhook endpoint",
+             openapi_extra=problems_of(s409=["endpoint_limit", "unsafe_url", "unknown_events", "no_events"]),
              description="The answer carries the signing secret, which is never shown again. Not replayable "
                          "by Idempotency-Key: its answer holds a secret, which is not stored twice.")
 def create_endpoint(request, data: EndpointIn):
@@ -134,7 +135,7 @@ def get_endpoint(request, endpoint_id: int = Id):
 
 @router.patch("/webhooks/{endpoint_id}", response=EndpointOut, auth=auth.partner(MANAGE),
               operation_id="updateWebhookEndpoint", summary="Change a webhook endpoint's URL, description or events",
-              openapi_extra=problems_of(s404=["not_found"]))
+              openapi_extra=problems_of(s404=["not_found"], s409=["unsafe_url", "unknown_events", "no_events", "gone"]))
 def update_endpoint(request, data: EndpointPatch, endpoint_id: int = Id):
     endpoint = endpoint_for(request.auth.member, endpoint_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
@@ -155,7 +156,7 @@ def delete_endpoint(request, endpoint_id: int = Id):
 
 @router.post("/webhooks/{endpoint_id}/disable", response=EndpointOut, auth=auth.partner(MANAGE),
              operation_id="disableWebhookEndpoint", summary="Stop sending events to a webhook endpoint",
-             openapi_extra=problems_of(idempotent=True, s404=["not_found"]))
+             openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["already_disabled"]))
 @idempotent
 def disable_endpoint(request, endpoint_id: int = Id):
     endpoint = endpoint_for(request.auth.member, endpoint_id)
@@ -164,7 +165,7 @@ def disable_endpoint(request, endpoint_id: int = Id):
 
 @router.post("/webhooks/{endpoint_id}/enable", response=EndpointOut, auth=auth.partner(MANAGE),
              operation_id="enableWebhookEndpoint", summary="Send events to a disabled webhook endpoint again",
-             openapi_extra=problems_of(idempotent=True, s404=["not_found"]))
+             openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["already_active"]))
 @idempotent
 def enable_endpoint(request, endpoint_id: int = Id):
     endpoint = endpoint_for(request.auth.member, endpoint_id)
@@ -184,7 +185,7 @@ def rotate_secret(request, endpoint_id: int = Id):
 
 @router.post("/webhooks/{endpoint_id}/test", response={202: DeliveryOut}, auth=auth.partner(MANAGE),
              operation_id="sendWebhookTestEvent", summary="Send a webhook.test event to the endpoint",
-             openapi_extra=problems_of(idempotent=True, s404=["not_found"]))
+             openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["disabled"]))
 @idempotent
 def send_test(request, endpoint_id: int = Id):
     endpoint = endpoint_for(request.auth.member, endpoint_id)
@@ -205,7 +206,7 @@ def list_deliveries(request, filters: Query[DeliveryFilters], endpoint_id: int =
 
 @router.post("/webhook-deliveries/{delivery_id}/redeliver", response={202: DeliveryOut}, auth=auth.partner(MANAGE),
              operation_id="redeliverWebhook", summary="Send a delivered or failed event again (same webhook-id)",
-             openapi_extra=problems_of(idempotent=True, s404=["not_found"]))
+             openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["disabled", "pending"]))
 @idempotent
 def redeliver(request, delivery_id: int = Id):
     delivery = delivery_for_member(request.auth.member, delivery_id)
