@@ -2,6 +2,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from customers.controls.selectors import controls_summary
 from customers.funds.selectors import customer_funds_for_account_center
 from customers.home.selectors import account_summary
 from customers.models import Association, Customer
@@ -47,5 +48,6 @@ def my_partner(request):
             "currency": association.partner.currency if association else "",
             "needs_top_up": needs_top_up(customer, association),
             **customer_funds_for_account_center(customer=customer),
+            "controls_summary": controls_summary(customer),
         },
     )

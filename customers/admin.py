@@ -27,7 +27,8 @@ class CustomerAdmin(RecordedAdminMixin, admin.ModelAdmin):
     list_filter = ["enterprise_role", "frozen", "postpaid", "invoice_owed", "special_contract", "has_consumption"]
     search_fields = ["account_name", "name", "email"]
     raw_id_fields = ["user", "enterprise_master", "manager"]
-    readonly_fields = ["allocated_balance"]
+    readonly_fields = ["allocated_balance", "frozen_source", "frozen_by_name", "frozen_at", "monthly_budget",
+                       "month_spend", "spend_month"]
     inlines = [ReservedInstanceInline]
     fieldsets = [
         (None, {"fields": ["account_name", "name", "email", "user", "registered_at", "manager"]}),
@@ -37,9 +38,13 @@ class CustomerAdmin(RecordedAdminMixin, admin.ModelAdmin):
             {
                 "fields": [
                     "has_consumption", "arrears", "postpaid", "invoice_owed", "special_contract", "frozen",
-                    "orders_awaiting_partner_payment", "cash_balance", "cash_withdraw_only", "allocated_balance",
+                    "frozen_reason", "orders_awaiting_partner_payment", "cash_balance", "cash_withdraw_only", "allocated_balance",
                 ]
             },
+        ),
+        (
+            _("Reseller controls"),
+            {"fields": ["frozen_source", "frozen_by_name", "frozen_at", "monthly_budget", "month_spend", "spend_month"]},
         ),
     ]
 

@@ -441,9 +441,14 @@ class CustomerFrozen(Check):
     guards = {action: RESELLER for action in ALL_REQUESTS}
     message = _("The customer account is frozen.")
     advice = _("The partner must unfreeze it first.")
+    vendor_advice = _("The vendor froze it: contact the vendor to have it unfrozen.")
 
     def failing(self, ctx):
         return ctx.customer.frozen
+
+    def message_and_advice(self, ctx):
+        message, advice = super().message_and_advice(ctx)
+        return message, self.vendor_advice if ctx.customer.frozen_source == "vendor" else advice
 
 
 @register

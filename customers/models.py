@@ -17,6 +17,12 @@ from organization.models import Partner
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
+class FreezeSource(models.TextChoices):
+    NONE = "", _("Not frozen")
+    PARTNER = "partner", _("Partner")
+    VENDOR = "vendor", _("Vendor")
+
+
 class Customer(models.Model):
     """A customer's cloud account with every fact the account check reads (SPEC §3.3)."""
 
@@ -58,6 +64,32 @@ class Customer(models.Model):
     invoice_owed = models.BooleanField(_("invoice owed"), default=False)
     special_contract = models.BooleanField(_("effective special contract"), default=False)
     frozen = models.BooleanField(_("frozen"), default=False)
+    # Who froze the account (issue 20): the vendor's operators or a partner, and when and why.
+    # A partner lifts only a partner freeze (customers.controls.services).
+    frozen_source = models.CharField(
+        _("frozen by"), max_length=10, choices=FreezeSource.choices, blank=True, default="", db_default=""
+    )
+    frozen_by_partner = models.ForeignKey(
+        Partner, verbose_name=_("frozen by partner"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    frozen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("frozen by user"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    frozen_by_name = models.CharField(_("frozen by (name)"), max_length=150, blank=True, default="", db_default="")
+    frozen_at = models.DateTimeField(_("frozen at"), null=True, blank=True)
+    frozen_reason = models.CharField(_("freeze reason"), max_length=256, blank=True, default="", db_default="")
+    # Monthly budget of a reseller customer and the month-to-date spend the vendor's billing
+    # posts (issue 20). ``spend_month`` is the first day of the month ``month_spend`` counts, in
+    # the customer's time zone; a posting in a later month starts from zero.
+    monthly_budget = models.DecimalField(_("monthly budget"), null=True, blank=True, **MONEY)
+    spend_month = models.DateField(_("spend month"), null=True, blank=True)
+    month_spend = models.DecimalField(_("month-to-date spend"), default=Decimal("0.00"), db_default=Decimal("0.00"), **MONEY)
+    budget_alert = models.PositiveSmallIntegerField(
+        _("budget alert sent"), default=0, db_default=0,
+        help_text=_("The highest share of the budget (80 or 100 %) the partner was told of this month."),
+    )
     orders_awaiting_partner_payment = models.PositiveIntegerField(
         _("orders awaiting partner payment"), default=0
     )
@@ -91,6 +123,8 @@ class Customer(models.Model):
             ("allocate_funds", _("Can allocate funds")),
             ("recover_funds", _("Can recover funds")),
             ("issue_vouchers", _("Can issue vouchers")),
+            ("freeze_customers", _("Can freeze and unfreeze customers")),
+            ("manage_budgets", _("Can set monthly budgets")),
         ]
         constraints = [
             models.CheckConstraint(
@@ -113,6 +147,21 @@ class Customer(models.Model):
                 | (~Q(enterprise_role="sub") & Q(enterprise_master__isnull=True)),
                 name="customer_sub_account_has_master",
                 violation_error_message=_("An enterprise sub-account needs its master account; others have none."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(frozen=True) & ~Q(frozen_source="")) | (Q(frozen=False) & Q(frozen_source="")),
+                name="customer_frozen_has_source",
+                violation_error_message=_("A frozen account says who froze it; an account that is not frozen does not."),
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_budget__isnull=True) | Q(monthly_budget__gt=0),
+                name="customer_monthly_budget_positive",
+                violation_error_message=_("A monthly budget must be greater than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(month_spend__gte=0),
+                name="customer_month_spend_not_negative",
+                violation_error_message=_("The month-to-date spend cannot be negative."),
             ),
         ]
         indexes = [
@@ -543,3 +592,86 @@ class ProjectRegistration(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class PartnerControls(models.Model):
+    """A partner's settings of the reseller controls (issue 20). ``freeze_granted`` is set by
+    a reseller's distributor: whether the reseller may freeze and unfreeze its own customers."""
+
+    partner = models.OneToOneField(
+        Partner, verbose_name=_("partner"), on_delete=models.CASCADE, primary_key=True, related_name="controls"
+    )
+    start_frozen_until_budget = models.BooleanField(
+        _("new reseller customers start frozen until their first budget"), default=False,
+        help_text=_("A customer that becomes a reseller customer is frozen until you set its first monthly budget."),
+    )
+    freeze_on_exhaustion = models.BooleanField(
+        _("freeze on budget exhaustion"), default=False,
+        help_text=_("Freeze a reseller customer automatically when its month-to-date spend reaches its budget."),
+    )
+    freeze_granted = models.BooleanField(
+        _("may freeze its customers"), default=False,
+        help_text=_("Set by the distributor: this reseller may freeze and unfreeze its own customers."),
+    )
+
+    class Meta:
+        verbose_name = _("reseller controls settings")
+        verbose_name_plural = _("reseller controls settings")
+
+    def __str__(self):
+        return str(self.partner)
+
+
+class BudgetChange(models.Model):
+    """One change of a customer's monthly budget: who, when, old and new, why (history)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="budget_changes"
+    )
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+")
+    old_budget = models.DecimalField(_("old budget"), null=True, blank=True, **MONEY)
+    new_budget = models.DecimalField(_("new budget"), **MONEY)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
+    reason = models.CharField(_("reason"), max_length=256, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("budget change")
+        verbose_name_plural = _("budget changes")
+        indexes = [models.Index(fields=["customer", "-id"], name="budget_change_customer_id")]
+
+    def __str__(self):
+        return f"{self.old_budget} → {self.new_budget}"
+
+
+class UsagePosting(models.Model):
+    """Usage the vendor's billing posted for a customer (an operator in the admin, or the
+    billing system through the API). ``reference`` is the billing system's own id: posting it
+    again changes nothing."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="usage")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    month = models.DateField(_("month"))
+    reference = models.CharField(_("billing reference"), max_length=64, null=True, blank=True, unique=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("posted by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    posted_at = models.DateTimeField(_("posted"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("usage posting")
+        verbose_name_plural = _("usage postings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="usage_amount_positive",
+                violation_error_message=_("Usage must be greater than zero."),
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "-id"], name="usage_customer_id")]
+
+    def __str__(self):
+        return f"{self.customer} {self.amount}"

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from customers.forms import CustomerFilterForm
+from customers.controls.selectors import customer_controls_context
 from customers.funds.selectors import customer_funds_for_member
 from customers.models import Association, Customer
 from customers.requests.services import request_expire_due
@@ -97,5 +98,6 @@ def customer_detail(request, pk):
             if customer.enterprise_role == Customer.EnterpriseRole.MASTER
             else [],
             **customer_funds_for_member(user=user, customer=customer),
+            **customer_controls_context(user, customer, current),
         },
     )

@@ -162,7 +162,8 @@ class TestRoles:
         offered = page.context["adminform"].form.fields["permissions"].queryset
         assert {p.codename for p in offered} == {
             "view_customer", "export_customers", "invite_customers", "switch_association", "unbind_association",
-            "handle_dissociation", "allocate_funds", "recover_funds", "issue_vouchers", "view_operationrecord",
+            "handle_dissociation", "allocate_funds", "recover_funds", "issue_vouchers", "freeze_customers",
+            "manage_budgets", "view_operationrecord",
             "export_records", "manage_members", "manage_roles", "manage_settings", "use_api",
         }
 

@@ -140,6 +140,8 @@ class Op:
     # Only a customer token (te_admin where it acts) may use it.
     customer_only: bool = False
     te_admin: bool = False
+    # Only the vendor's billing system (its key, PC_BILLING_API_KEY): tests/test_controls_budget.py.
+    billing: bool = False
 
 
 def customer_path(suffix=""):
@@ -174,6 +176,15 @@ OPERATIONS: dict[str, Op] = {
     "recoverFunds": Op("POST", customer_path("/funds/recover"), ("customers.recover_funds",), object=True,
                        body=lambda w, c: {"amount": "1.00"}),
     "getBalance": Op("GET", lambda w, c: f"{V1}/balance", (VIEW,)),
+    "getCustomerControls": Op("GET", customer_path("/controls"), (VIEW,), object=True),
+    "freezeCustomer": Op("POST", customer_path("/freeze"), ("customers.freeze_customers",), object=True,
+                         body=lambda w, c: {"reason": "matrix"}),
+    "unfreezeCustomer": Op("POST", customer_path("/unfreeze"), ("customers.freeze_customers",), object=True,
+                           body=lambda w, c: {"reason": "matrix"}),
+    "setCustomerBudget": Op("POST", customer_path("/budget"), ("customers.manage_budgets",), object=True,
+                            body=lambda w, c: {"amount": "100.00"}),
+    "postCustomerUsage": Op("POST", lambda w, c: f"{V1}/billing/customers/{c.pk}/usage", billing=True,
+                            body=lambda w, c: {"amount": "1.00"}),
     "listLedger": Op("GET", lambda w, c: f"{V1}/ledger", (VIEW,)),
     "issueVoucher": Op("POST", customer_path("/vouchers"), ("customers.issue_vouchers",), object=True,
                        body=lambda w, c: {"amount": "1.00",
@@ -252,14 +263,15 @@ def send(client, op: Op, w, customer, headers):
     return client.post(path, data=json.dumps(body), content_type="application/json", **headers)
 
 
-SECURED = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if not op.public]
+SECURED = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if not op.public and not op.billing]
+BILLING = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if op.billing]
 CUSTOMER_ONLY = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if op.customer_only]
 TE_ADMIN = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if op.te_admin]
 OBJECTS = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if op.object]
 PARTNER_ONLY = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items()
-                if not op.public and not op.customer_token and not op.customer_only]
+                if not op.public and not op.customer_token and not op.customer_only and not op.billing]
 WITH_PERMS = [pytest.param(name, op, perm, id=f"{name}-{perm}") for name, op in OPERATIONS.items()
-              for perm in (USE_API, *op.perms) if not op.public]
+              for perm in (USE_API, *op.perms) if not op.public and not op.billing]
 
 
 @pytest.fixture
@@ -313,3 +325,15 @@ def test_a_partner_token_gets_403_on_customer_token_operations(world, name, op):
 def test_a_readonly_customer_token_cannot_act_as_the_customer(world, name, op):
     response = send(Client(), op, world, world.customer, world.customer_token("readonly"))
     assert response.status_code == 403 and response.json()["code"] == "readonly_token"
+
+
+@pytest.mark.parametrize("name, op", BILLING)
+def test_billing_operations_refuse_anonymous_callers_and_every_token(world, settings, name, op):
+    settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "BILLING_API_KEY": "billing-secret-key"}
+    assert send(Client(), op, world, world.customer, {}).status_code == 401
+    response = send(Client(), op, world, world.customer, world.token(world.admin))
+    assert response.status_code == 403 and response.json()["code"] == "billing_key_required"
+    response = send(Client(), op, world, world.customer, world.customer_token("te_admin"))
+    assert response.status_code == 403 and response.json()["code"] == "billing_key_required"
+    response = send(Client(), op, world, world.customer, {"HTTP_AUTHORIZATION": "Bearer billing-secret-key"})
+    assert response.status_code in (200, 201), response.content

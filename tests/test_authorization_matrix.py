@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from api import services as api_services
 from audit.models import OperationRecord
+from customers.controls import services as controls_services
 from customers.funds import services as funds_services
 from customers.invitations import services as invitations
 from customers.models import Association, Voucher
@@ -156,6 +157,12 @@ class World:
             actor=self.admin, association=self.association(customer), amount=Decimal("5.00"),
         ))
 
+    def frozen(self, customer):
+        """A partner freeze of ``customer`` by the own administrator, to be lifted."""
+        return self._once(("frozen", customer.pk), lambda: controls_services.customer_freeze(
+            actor=self.admin, association=self.association(customer), reason="matrix",
+        ))
+
     def custom_role(self) -> Role:
         return self._once(("role",), lambda: Role.objects.create(partner=self.partner, name="Spare role"))
 
@@ -213,6 +220,15 @@ def request_reason(w, c):
     return {"consent": "on", "reason": "matrix"}
 
 
+def freeze_reason(w, c):
+    return {"reason": "matrix"}
+
+
+def unfreeze_reason(w, c):
+    w.frozen(c)
+    return {"reason": "matrix"}
+
+
 def invitation_token(w, c):
     return {"token": invitations.invitation_token(w.invitation())}
 
@@ -222,6 +238,8 @@ def public_link_token(w, c):
 
 
 VIEW = ("customers.view_customer",)
+FREEZE = ("customers.freeze_customers",)
+BUDGETS = ("customers.manage_budgets",)
 MEMBERS = ("organization.manage_members",)
 ROLES = ("organization.manage_roles",)
 INVITE = ("customers.invite_customers",)
@@ -269,6 +287,24 @@ MATRIX: dict[str, Entry] = {
         records=("voucher.issued",),
     ),
     "customers:voucher_list": Entry(PORTAL, VIEW, scope=LIST, lists=World.voucher),
+    "customers:controls_freeze": Entry(PORTAL, FREEZE, kwargs=customer_pk, scope=OBJECT),
+    "customers:controls_freeze_submit": Entry(
+        PORTAL, FREEZE, POST, kwargs=customer_pk, body=freeze_reason, scope=OBJECT, records=("customer.frozen",),
+    ),
+    "customers:controls_unfreeze": Entry(PORTAL, FREEZE, kwargs=customer_pk, scope=OBJECT),
+    "customers:controls_unfreeze_submit": Entry(
+        PORTAL, FREEZE, POST, kwargs=customer_pk, body=unfreeze_reason, scope=OBJECT,
+        records=("customer.unfrozen",),
+    ),
+    "customers:controls_budget": Entry(PORTAL, BUDGETS, kwargs=customer_pk, scope=OBJECT),
+    "customers:controls_budget_submit": Entry(
+        PORTAL, BUDGETS, POST, kwargs=customer_pk, body=lambda w, c: {"amount": "100.00", "reason": "matrix"},
+        scope=OBJECT, records=("customer.budget_set",),
+    ),
+    "customers:controls_settings": Entry(
+        PORTAL, ("organization.manage_settings",), GET_POST, records=("organization.controls_updated",),
+        body=lambda w, c: {"start_frozen_until_budget": "on"},
+    ),
     "customers:voucher_recover": Entry(
         PORTAL, ("customers.issue_vouchers",), POST, kwargs=lambda w, c: {"pk": w.voucher(c).pk}, scope=OBJECT,
         records=("voucher.recovered",),

@@ -53,9 +53,9 @@ problems.install(api, pattern_messages)
 
 
 def _register_routers() -> None:
-    from api.v1 import customers, funds, invitations, me, records, requests, tokens
+    from api.v1 import controls, customers, funds, invitations, me, records, requests, tokens
 
-    for module in (tokens, customers, requests, funds, invitations, me, records):
+    for module in (tokens, customers, requests, funds, controls, invitations, me, records):
         api.add_router("", module.router)
 
 

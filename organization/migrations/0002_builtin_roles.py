@@ -28,7 +28,11 @@ def create_builtin_roles(apps, schema_editor):
         perms = []
         for perm in BUILTIN_ROLE_PERMISSIONS[key]:
             app_label, codename = split(perm)
-            perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            # A permission added later does not exist yet: the migration adding it grants it
+            # (customers 0010 for the reseller controls').
+            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is not None:
+                perms.append(permission)
         role.permissions.set(perms)
 
 

@@ -1,0 +1,15 @@
+"""Reseller controls URLs, included into the ``customers`` namespace. Each action has a form
+page (GET) and its own POST endpoint."""
+from django.urls import path
+
+from customers.controls import views
+
+urlpatterns = [
+    path("<int:pk>/freeze/", views.freeze_form, name="controls_freeze"),
+    path("<int:pk>/freeze/submit/", views.freeze, name="controls_freeze_submit"),
+    path("<int:pk>/unfreeze/", views.unfreeze_form, name="controls_unfreeze"),
+    path("<int:pk>/unfreeze/submit/", views.unfreeze, name="controls_unfreeze_submit"),
+    path("<int:pk>/budget/", views.budget_form, name="controls_budget"),
+    path("<int:pk>/budget/submit/", views.budget, name="controls_budget_submit"),
+    path("controls/settings/", views.controls_settings, name="controls_settings"),
+]
