@@ -448,7 +448,7 @@ class CustomerFrozen(Check):
 
     def message_and_advice(self, ctx):
         message, advice = super().message_and_advice(ctx)
-        return message, self.vendor_advice if ctx.customer.frozen_source == "vendor" else advice
+        return message, self.vendor_advice if ctx.customer.frozen_by_vendor else advice
 
 
 @register

@@ -65,7 +65,8 @@ class Customer(models.Model):
     special_contract = models.BooleanField(_("effective special contract"), default=False)
     frozen = models.BooleanField(_("frozen"), default=False)
     # Who froze the account (issue 20): the vendor's operators or a partner, and when and why.
-    # A partner lifts only a partner freeze (customers.controls.services).
+    # A partner lifts only a partner freeze (customers.controls.services). A frozen account
+    # without a source was frozen by the vendor (rows written before this, or by hand).
     frozen_source = models.CharField(
         _("frozen by"), max_length=10, choices=FreezeSource.choices, blank=True, default="", db_default=""
     )
@@ -149,11 +150,6 @@ class Customer(models.Model):
                 violation_error_message=_("An enterprise sub-account needs its master account; others have none."),
             ),
             models.CheckConstraint(
-                condition=(Q(frozen=True) & ~Q(frozen_source="")) | (Q(frozen=False) & Q(frozen_source="")),
-                name="customer_frozen_has_source",
-                violation_error_message=_("A frozen account says who froze it; an account that is not frozen does not."),
-            ),
-            models.CheckConstraint(
                 condition=Q(monthly_budget__isnull=True) | Q(monthly_budget__gt=0),
                 name="customer_monthly_budget_positive",
                 violation_error_message=_("A monthly budget must be greater than zero."),
@@ -174,6 +170,10 @@ class Customer(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.account_name})"
+
+    @property
+    def frozen_by_vendor(self) -> bool:
+        return self.frozen and self.frozen_source != FreezeSource.PARTNER
 
     @property
     def in_arrears(self) -> bool:

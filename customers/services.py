@@ -20,7 +20,6 @@ def customer_facts_save(*, actor, customer: Customer, changed: list[str]) -> Cus
 
         current = Association.objects.filter(customer=customer, status=Association.Status.ACTIVE).first()
         vendor_freeze_changed(actor=actor, customer=customer, association=current)
-        changed = [k for k in changed if k not in ("frozen", "frozen_reason")]
     if customer.pk:
         # The allocated balance moves only through customers.funds; the admin form's copy may
         # be stale by now and must never be written back.

@@ -68,7 +68,7 @@ def controls_summary(customer: Customer, *, user=None, association: Association 
     return ControlsSummary(
         frozen=customer.frozen,
         source=customer.frozen_source,
-        by_vendor=customer.frozen_source == FreezeSource.VENDOR,
+        by_vendor=customer.frozen_by_vendor,
         by_name=customer.frozen_by_name,
         by_partner=by_partner or "",
         at=customer.frozen_at,
@@ -103,5 +103,5 @@ def customer_controls_context(user, customer: Customer, association: Association
     return {
         "controls_summary": controls_summary(customer, user=user, association=association),
         "controls_may_act": may_act,
-        "controls_vendor_note": customer.frozen and customer.frozen_source == FreezeSource.VENDOR,
+        "controls_vendor_note": customer.frozen_by_vendor,
     }

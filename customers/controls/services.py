@@ -86,7 +86,7 @@ def unfreeze_refusal(*, partner: Partner, association: Association) -> str | Non
     customer = association.customer
     if not customer.frozen:
         return _("This customer account is not frozen.")
-    if customer.frozen_source == FreezeSource.VENDOR:
+    if customer.frozen_by_vendor:
         return _("The vendor froze this account; only the vendor can unfreeze it. Contact the vendor.")
     if customer.frozen_by_partner_id not in (partner.pk, None) and partner.pk != association.partner.distributor_id:
         return _("Your distributor froze this account; only your distributor can unfreeze it.")
@@ -98,7 +98,7 @@ def freeze_refusal(*, partner: Partner, association: Association) -> str | None:
     if refusal:
         return refusal
     customer = association.customer
-    if customer.frozen and customer.frozen_source == FreezeSource.VENDOR:
+    if customer.frozen_by_vendor:
         return _("The vendor has already frozen this account.")
     if customer.frozen:
         return _("This customer account is already frozen.")
@@ -246,7 +246,7 @@ def email_customer_freeze(customer: Customer, *, partner: Partner | None, reason
         return
     language = customer.user.language if customer.user_id and customer.user else ""
     with translation.override(language or settings.LANGUAGE_CODE):
-        by_vendor = customer.frozen_source == FreezeSource.VENDOR
+        by_vendor = customer.frozen_by_vendor
         if customer.frozen:
             subject = _("Your account %(account)s has been frozen") % {"account": customer.account_name}
         else:

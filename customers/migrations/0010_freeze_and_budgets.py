@@ -142,10 +142,6 @@ class Migration(migrations.Migration):
         migrations.RunPython(vendor_freezes, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('frozen', True), models.Q(('frozen_source', ''), _negated=True)), models.Q(('frozen', False), ('frozen_source', '')), _connector='OR'), name='customer_frozen_has_source', violation_error_message='A frozen account says who froze it; an account that is not frozen does not.'),
-        ),
-        migrations.AddConstraint(
-            model_name='customer',
             constraint=models.CheckConstraint(condition=models.Q(('monthly_budget__isnull', True), ('monthly_budget__gt', 0), _connector='OR'), name='customer_monthly_budget_positive', violation_error_message='A monthly budget must be greater than zero.'),
         ),
         migrations.AddConstraint(
