@@ -91,3 +91,7 @@ class AssociationRequestAdmin(ReadOnlyAdmin):
 
 # Invitations and project registrations register themselves (their admin lives with the feature).
 from customers.invitations import admin  # noqa: E402, F401
+
+
+# The reseller controls' admin registers with the customers' (its models live in customers).
+from customers.controls import admin as _controls_admin  # noqa: E402, F401
