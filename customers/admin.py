@@ -38,13 +38,16 @@ class CustomerAdmin(RecordedAdminMixin, admin.ModelAdmin):
             {
                 "fields": [
                     "has_consumption", "arrears", "postpaid", "invoice_owed", "special_contract", "frozen",
-                    "frozen_reason", "orders_awaiting_partner_payment", "cash_balance", "cash_withdraw_only", "allocated_balance",
+                    "frozen_reason", "orders_awaiting_partner_payment", "cash_balance", "cash_withdraw_only",
+                    "allocated_balance",
                 ]
             },
         ),
         (
             _("Reseller controls"),
-            {"fields": ["frozen_source", "frozen_by_name", "frozen_at", "monthly_budget", "month_spend", "spend_month"]},
+            {"fields": [
+                "frozen_source", "frozen_by_name", "frozen_at", "monthly_budget", "month_spend", "spend_month",
+            ]},
         ),
     ]
 
@@ -89,9 +92,7 @@ class AssociationRequestAdmin(ReadOnlyAdmin):
     list_select_related = ["association__partner", "association__customer"]
 
 
-# Invitations and project registrations register themselves (their admin lives with the feature).
-from customers.invitations import admin  # noqa: E402, F401
-
-
-# The reseller controls' admin registers with the customers' (its models live in customers).
+# Invitations and project registrations, and the reseller controls, register themselves (their
+# admin lives with the feature).
 from customers.controls import admin as _controls_admin  # noqa: E402, F401
+from customers.invitations import admin  # noqa: E402, F401

@@ -86,7 +86,9 @@ class Customer(models.Model):
     # the customer's time zone; a posting in a later month starts from zero.
     monthly_budget = models.DecimalField(_("monthly budget"), null=True, blank=True, **MONEY)
     spend_month = models.DateField(_("spend month"), null=True, blank=True)
-    month_spend = models.DecimalField(_("month-to-date spend"), default=Decimal("0.00"), db_default=Decimal("0.00"), **MONEY)
+    month_spend = models.DecimalField(
+        _("month-to-date spend"), default=Decimal("0.00"), db_default=Decimal("0.00"), **MONEY
+    )
     budget_alert = models.PositiveSmallIntegerField(
         _("budget alert sent"), default=0, db_default=0,
         help_text=_("The highest share of the budget (80 or 100 %) the partner was told of this month."),

@@ -4,8 +4,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from customers.forms import CustomerFilterForm
 from customers.controls.selectors import customer_controls_context
+from customers.forms import CustomerFilterForm
 from customers.funds.selectors import customer_funds_for_member
 from customers.models import Association, Customer
 from customers.requests.services import request_expire_due

@@ -10,7 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_MODULES = [
-    "customers.requests.services", "customers.funds.services", "customers.controls.services", "customers.invitations.services", "customers.services",
+    "customers.requests.services", "customers.funds.services", "customers.controls.services",
+    "customers.invitations.services", "customers.services",
     "organization.services", "api.services",
 ]
 VIEW_FILES = sorted(

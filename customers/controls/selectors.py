@@ -14,7 +14,7 @@ from customers.controls.services import (
     unfreeze_refusal,
     used_percent,
 )
-from customers.models import Association, BudgetChange, Customer, FreezeSource, PartnerControls
+from customers.models import Association, BudgetChange, Customer, PartnerControls
 from customers.selectors import manager_scope
 from organization.models import Partner
 

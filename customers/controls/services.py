@@ -188,8 +188,14 @@ def _reached(spend: Decimal, budget: Decimal | None) -> int:
 def _lock(association: Association) -> Association:
     """Lock the association's partner, customer and association rows, in that order, and
     return the association as it is now, with them attached."""
-    partner = Partner.objects.select_for_update().select_related("distributor").get(pk=association.partner_id)
-    customer = Customer.objects.select_for_update().select_related("user").get(pk=association.customer_id)
+    # ``of``: the joined distributor and sign-in user may be missing (an outer join), and
+    # PostgreSQL locks no such side.
+    partner = (
+        Partner.objects.select_for_update(of=("self",)).select_related("distributor").get(pk=association.partner_id)
+    )
+    customer = (
+        Customer.objects.select_for_update(of=("self",)).select_related("user").get(pk=association.customer_id)
+    )
     locked = Association.objects.select_for_update().get(pk=association.pk)
     locked.partner, locked.customer = partner, customer
     return locked
@@ -415,7 +421,7 @@ def customer_usage_post(
             association = None
     else:
         association = None
-        locked = Customer.objects.select_for_update().select_related("user").get(pk=customer.pk)
+        locked = Customer.objects.select_for_update(of=("self",)).select_related("user").get(pk=customer.pk)
     if reference:
         existing = UsagePosting.objects.filter(reference=reference).first()
         if existing is not None:

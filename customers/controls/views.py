@@ -34,7 +34,9 @@ def _customer_url(customer) -> str:
 def _association(request, pk):
     association = controllable_association(request.user, pk)
     if lacks_grant(request.user, association):
-        raise PermissionDenied(_("Your distributor has not granted you the right to freeze and unfreeze your customers."))
+        raise PermissionDenied(
+            _("Your distributor has not granted you the right to freeze and unfreeze your customers.")
+        )
     return association
 
 
