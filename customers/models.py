@@ -677,3 +677,76 @@ class UsagePosting(models.Model):
 
     def __str__(self):
         return f"{self.customer} {self.amount}"
+
+
+class Batch(models.Model):
+    """One action applied to many customers at once (issue 20, SPEC R32): each customer is a
+    ``BatchRow`` checked and changed on its own, in its own transaction, so a batch stopped
+    half-way (cancelled, or its worker killed) resumes with the rows still pending and never
+    applies a row twice."""
+
+    class Action(models.TextChoices):
+        FREEZE = "freeze", _("Freeze")
+        UNFREEZE = "unfreeze", _("Unfreeze")
+        BUDGET = "budget", _("Set monthly budget")
+        MANAGER = "manager", _("Assign customer manager")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("started by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    reason = models.CharField(_("reason"), max_length=256, blank=True)
+    amount = models.DecimalField(_("monthly budget"), null=True, blank=True, **MONEY)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("customer manager"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("batch action")
+        verbose_name_plural = _("batch actions")
+        indexes = [models.Index(fields=["partner", "-id"], name="batch_partner_id")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} #{self.pk}"
+
+
+class BatchRow(models.Model):
+    """One customer of a batch and its outcome."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        CHANGED = "changed", _("Changed")
+        REFUSED = "refused", _("Not changed")
+
+    batch = models.ForeignKey(Batch, verbose_name=_("batch action"), on_delete=models.CASCADE, related_name="rows")
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("batch row")
+        verbose_name_plural = _("batch rows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "customer"], name="batch_row_once",
+                violation_error_message=_("A customer is in a batch once."),
+            ),
+        ]
+        indexes = [models.Index(fields=["batch", "outcome", "id"], name="batch_row_outcome")]
+
+    def __str__(self):
+        return f"{self.batch_id}:{self.customer_id} {self.outcome}"

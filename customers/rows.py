@@ -54,7 +54,9 @@ def customer_rows_context(request, *, tab: str = "mine") -> dict:
         },
         "mine": mine,
         "resellers": tab == "resellers",
-        "choose": mine and "organization.manage_members" in perms,
+        # Ticking rows: to give them a manager, or for a batch action (customers.controls).
+        "choose": mine and bool(perms & {"organization.manage_members", "customers.freeze_customers",
+                                         "customers.manage_budgets"}),
     }
 
 

@@ -35,6 +35,7 @@ PROTECTED_ACTIONS = {
     "customers.funds.views.recover": _("Recover funds from the customer"),
     "customers.controls.views.freeze": _("Freeze the customer's account"),
     "customers.controls.views.unfreeze": _("Unfreeze the customer's account"),
+    "customers.controls.views.batch": _("Act on many customers at once"),
     "customers.controls.views.controls_settings": _("Change the reseller controls settings"),
     "organization.views.organization_settings": _("Change the organization's settings"),
 }

@@ -21,6 +21,7 @@ from django.test import Client
 from django.utils import timezone
 
 from api import services as api_services
+from customers.controls import batches
 from customers.models import Association, Voucher
 from organization.models import Role
 from organization.permissions import ALL_PORTAL_PERMISSIONS
@@ -83,6 +84,17 @@ class World:
         return self._once(("switch", customer.pk), lambda: f.AssociationRequestFactory(
             association=self.association(customer), kind="switch",
             requested_by=f.MemberFactory(partner=self.other_partner)))
+
+    def batch(self, customer, *, cancelled=False):
+        """A queued batch on ``customer`` by a member of its partner (cancelled: to resume)."""
+        member = self.admin if customer == self.customer else f.MemberFactory(partner=self.other_partner,
+                                                                               roles=["system_admin"])
+
+        def make():
+            made = batches.batch_create(actor=member, action="budget", customer_ids=[customer.pk],
+                                        amount=Decimal("10.00"))
+            return batches.batch_cancel(actor=member, batch=made) if cancelled else made
+        return self._once(("batch", customer.pk, cancelled), make)
 
     def record(self, customer):
         partner = self.partner if customer == self.customer else self.other_partner
@@ -183,6 +195,16 @@ OPERATIONS: dict[str, Op] = {
                            body=lambda w, c: {"reason": "matrix"}),
     "setCustomerBudget": Op("POST", customer_path("/budget"), ("customers.manage_budgets",), object=True,
                             body=lambda w, c: {"amount": "100.00"}),
+    "previewBatch": Op("POST", lambda w, c: f"{V1}/batches/preview", (VIEW, "customers.freeze_customers"),
+                       body=lambda w, c: {"action": "freeze", "customer_ids": [c.pk], "reason": "matrix"}),
+    "createBatch": Op("POST", lambda w, c: f"{V1}/batches", (VIEW, "customers.freeze_customers"),
+                      body=lambda w, c: {"action": "freeze", "customer_ids": [c.pk], "reason": "matrix"}),
+    "getBatch": Op("GET", lambda w, c: f"{V1}/batches/{w.batch(c).pk}", (VIEW,), object=True),
+    "listBatchRows": Op("GET", lambda w, c: f"{V1}/batches/{w.batch(c).pk}/rows", (VIEW,), object=True),
+    "cancelBatch": Op("POST", lambda w, c: f"{V1}/batches/{w.batch(c).pk}/cancel", (VIEW,), object=True,
+                      body=lambda w, c: {}),
+    "resumeBatch": Op("POST", lambda w, c: f"{V1}/batches/{w.batch(c, cancelled=True).pk}/resume", (VIEW,),
+                      object=True, body=lambda w, c: {}),
     "postCustomerUsage": Op("POST", lambda w, c: f"{V1}/billing/customers/{c.pk}/usage", billing=True,
                             body=lambda w, c: {"amount": "1.00"}),
     "listLedger": Op("GET", lambda w, c: f"{V1}/ledger", (VIEW,)),

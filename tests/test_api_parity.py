@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_MODULES = [
     "customers.requests.services", "customers.funds.services", "customers.controls.services",
-    "customers.invitations.services", "customers.services",
+    "customers.controls.batches", "customers.invitations.services", "customers.services",
     "organization.services", "api.services",
 ]
 VIEW_FILES = sorted(

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from api import services as api_services
 from audit.models import OperationRecord
+from customers.controls import batches
 from customers.controls import services as controls_services
 from customers.funds import services as funds_services
 from customers.invitations import services as invitations
@@ -162,6 +163,14 @@ class World:
         return self._once(("frozen", customer.pk), lambda: controls_services.customer_freeze(
             actor=self.admin, association=self.association(customer), reason="matrix",
         ))
+
+    def batch(self, customer, *, cancelled: bool = False):
+        """A queued batch of the own administrator on ``customer`` (cancelled: to resume)."""
+        def make():
+            made = batches.batch_create(actor=self.admin, action="budget", customer_ids=[customer.pk],
+                                        amount=Decimal("10.00"))
+            return batches.batch_cancel(actor=self.admin, batch=made) if cancelled else made
+        return self._once(("batch", customer.pk, cancelled), make)
 
     def custom_role(self) -> Role:
         return self._once(("role",), lambda: Role.objects.create(partner=self.partner, name="Spare role"))
@@ -301,6 +310,14 @@ MATRIX: dict[str, Entry] = {
         PORTAL, BUDGETS, POST, kwargs=customer_pk, body=lambda w, c: {"amount": "100.00", "reason": "matrix"},
         scope=OBJECT, records=("customer.budget_set",),
     ),
+    "customers:batch": Entry(
+        PORTAL, (*VIEW, *FREEZE), POST, records=("customer.frozen",),
+        body=lambda w, c: {"action": "freeze", "customers": [c.pk], "reason": "matrix", "step": "apply"},
+    ),
+    "customers:batch_detail": Entry(PORTAL, VIEW, kwargs=lambda w, c: {"pk": w.batch(c).pk}),
+    "customers:batch_csv": Entry(PORTAL, VIEW, kwargs=lambda w, c: {"pk": w.batch(c).pk}),
+    "customers:batch_cancel": Entry(PORTAL, VIEW, POST, kwargs=lambda w, c: {"pk": w.batch(c).pk}),
+    "customers:batch_resume": Entry(PORTAL, VIEW, POST, kwargs=lambda w, c: {"pk": w.batch(c, cancelled=True).pk}),
     "customers:controls_settings": Entry(
         PORTAL, ("organization.manage_settings",), GET_POST, records=("organization.controls_updated",),
         body=lambda w, c: {"start_frozen_until_budget": "on"},

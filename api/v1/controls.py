@@ -4,22 +4,27 @@ and the vendor billing system's usage posting (its own key, no partner token).""
 import hmac
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Literal
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Path, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.security.http import HttpBearer
 
 from api.auth import TOKEN_PREFIXES
 from api.errors import ApiError, permission_denied, unauthorized
 from api.v1 import auth
+from api.v1.customers import page_of
 from api.v1.idempotency import idempotent
 from api.v1.openapi import problems_of
-from api.v1.schemas import MAX_ID, TEXT, Amount, Input
+from api.v1.schemas import MAX_ID, TEXT, Amount, CursorLimit, Input
+from customers.controls import batches
 from customers.controls import services as controls
-from customers.controls.selectors import controllable_association, controls_summary, lacks_grant
-from customers.models import Customer
+from customers.controls.selectors import batch_for_member, controllable_association, controls_summary, lacks_grant
+from customers.models import BatchRow, Customer
+from organization.models import User
+from partnercenter.pagination import KeysetPaginator
 
 router = Router(tags=["controls"])
 Id = Path(..., ge=1, le=MAX_ID)
@@ -193,3 +198,162 @@ def post_usage(request, data: UsageIn, customer_id: int = Id):
     body = {"id": posting.pk, "customer_id": customer.pk, "amount": posting.amount, "month": str(posting.month),
             "replayed": posting.replayed}
     return Status(200 if posting.replayed else 201, body)
+
+
+# Batches ------------------------------------------------------------------------------------------
+
+
+class BatchIn(Input):
+    action: Literal["freeze", "unfreeze", "budget", "manager"]
+    customer_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=1_000_000)
+    reason: str = Field("", max_length=controls.REASON_MAX_LENGTH, pattern=TEXT)
+    amount: Amount | None = None
+    manager_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class ReasonCount(Schema):
+    reason: str
+    count: int
+
+
+class PreviewOut(Schema):
+    total: int
+    changing: int
+    unchanged: int
+    reasons: list[ReasonCount]
+
+
+class BatchOut(Schema):
+    id: int
+    action: str
+    status: str
+    total: int
+    changed: int
+    refused: int
+    pending: int
+
+
+class BatchRowOut(Schema):
+    customer_id: int
+    account_name: str
+    outcome: str
+    message: str
+    processed_at: datetime | None
+
+
+class BatchRowPage(Schema):
+    results: list[BatchRowOut]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def _batch_args(member, data: BatchIn) -> dict:
+    if not member.has_perm(batches.PERMISSIONS[data.action]):
+        raise permission_denied()
+    manager = None
+    if data.action == "manager" and data.manager_id is not None:
+        manager = User.objects.filter(pk=data.manager_id, partner_id=member.partner_id).first()
+        if manager is None:
+            raise ApiError(404, "not_found", _("There is no such member in your organization."))
+    return {"action": data.action, "customer_ids": data.customer_ids, "reason": data.reason,
+            "amount": Decimal(data.amount) if data.amount is not None else None, "manager": manager}
+
+
+def batch_json(batch) -> dict:
+    counts = batches.progress(batch)
+    return {"id": batch.pk, "action": batch.action, "status": batch.status, "total": batch.total,
+            "changed": counts["changed"], "refused": counts["refused"], "pending": counts["pending"]}
+
+
+@router.post(
+    "/batches/preview",
+    response=PreviewOut,
+    auth=auth.partner("customers.view_customer"),
+    operation_id="previewBatch",
+    summary="What a batch action would change, before anything happens",
+)
+def preview_batch(request, data: BatchIn):
+    preview = batches.batch_preview(actor=request.auth.member, **_batch_args(request.auth.member, data))
+    return {"total": preview.total, "changing": preview.changing, "unchanged": preview.unchanged,
+            "reasons": [{"reason": r, "count": n} for r, n in preview.reasons.most_common()]}
+
+
+@router.post(
+    "/batches",
+    response={201: BatchOut},
+    auth=auth.partner("customers.view_customer"),
+    operation_id="createBatch",
+    summary="Freeze, unfreeze, budget or give a manager to many customers at once",
+    description="Each customer is checked and changed on its own. Up to a few hundred rows are applied before "
+    "the answer (status done); a larger batch is queued and runs in the background: read its progress with "
+    "getBatch.",
+    openapi_extra=problems_of(idempotent=True),
+)
+@idempotent
+def create_batch(request, data: BatchIn):
+    member = request.auth.member
+    batch = batches.batch_create(actor=member, **_batch_args(member, data))
+    if batch.total <= batches.INLINE_ROWS:
+        batches.batch_run(batch_id=batch.pk)
+    return Status(201, batch_json(batch_for_member(member, batch.pk)))
+
+
+@router.get(
+    "/batches/{batch_id}",
+    response=BatchOut,
+    auth=auth.partner("customers.view_customer"),
+    operation_id="getBatch",
+    summary="A batch's status and progress",
+    openapi_extra=problems_of(s404=["not_found"]),
+)
+def get_batch(request, batch_id: int = Id):
+    return batch_json(batch_for_member(request.auth.member, batch_id))
+
+
+@router.get(
+    "/batches/{batch_id}/rows",
+    response=BatchRowPage,
+    auth=auth.partner("customers.view_customer"),
+    operation_id="listBatchRows",
+    summary="Every row of a batch with its outcome",
+    openapi_extra=problems_of(s404=["not_found", "invalid_cursor"]),
+)
+def list_batch_rows(request, params: Query[CursorLimit], batch_id: int = Id):
+    batch = batch_for_member(request.auth.member, batch_id)
+    qs = BatchRow.objects.filter(batch=batch).select_related("customer")
+    page = page_of(KeysetPaginator(qs, ["id"], page_size=params.limit, scope=f"api.batch:{batch.pk}"), params.cursor)
+    return {
+        "results": [{"customer_id": r.customer_id, "account_name": r.customer.account_name, "outcome": r.outcome,
+                     "message": r.message, "processed_at": r.processed_at} for r in page.rows],
+        "next_cursor": page.next_cursor, "previous_cursor": page.prev_cursor,
+    }
+
+
+@router.post(
+    "/batches/{batch_id}/cancel",
+    response=BatchOut,
+    auth=auth.partner("customers.view_customer"),
+    operation_id="cancelBatch",
+    summary="Stop a running batch (rows already changed stay changed)",
+    openapi_extra=problems_of(idempotent=True, s404=["not_found"]),
+)
+@idempotent
+def cancel_batch(request, batch_id: int = Id):
+    member = request.auth.member
+    batches.batch_cancel(actor=member, batch=batch_for_member(member, batch_id))
+    return batch_json(batch_for_member(member, batch_id))
+
+
+@router.post(
+    "/batches/{batch_id}/resume",
+    response=BatchOut,
+    auth=auth.partner("customers.view_customer"),
+    operation_id="resumeBatch",
+    summary="Go on with a cancelled batch, or one whose worker was lost",
+    openapi_extra=problems_of(idempotent=True, s404=["not_found"]),
+)
+@idempotent
+def resume_batch(request, batch_id: int = Id):
+    member = request.auth.member
+    batches.batch_resume(actor=member, batch=batch_for_member(member, batch_id))
+    return batch_json(batch_for_member(member, batch_id))

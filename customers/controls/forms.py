@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.controls.services import REASON_MAX_LENGTH, budget_amount_error
 from customers.funds.forms import MoneyField
+from customers.models import Batch
 from organization.models import Partner
 
 
@@ -78,3 +79,23 @@ class UsageForm(forms.Form):
     amount = MoneyField(label=_("Usage"))
     reference = forms.CharField(label=_("Billing reference"), required=False, max_length=64,
                                 help_text=_("The billing system's id of this usage: posting it twice counts once."))
+
+
+class BatchForm(forms.Form):
+    """A batch action on the customer list's ticked rows (``customers``) or on every row
+    matching its filter (``all_matching`` with the list's query string ``query``)."""
+
+    action = forms.ChoiceField(label=_("Action"), choices=Batch.Action.choices)
+    customers = forms.TypedMultipleChoiceField(required=False, coerce=int, widget=forms.MultipleHiddenInput)
+    all_matching = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=REASON_MAX_LENGTH,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    amount = BudgetField(required=False)
+    manager = forms.TypedChoiceField(label=_("Customer manager"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, managers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any id: whether it is the member's to change is each row's own check.
+        self.fields["customers"].valid_value = lambda value: True
+        self.fields["manager"].choices = [("", _("No manager"))] + list(managers)

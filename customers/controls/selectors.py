@@ -4,6 +4,7 @@ freeze and budget as a page shows them, and the budget history."""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 
 from customers.controls import services as controls
@@ -14,8 +15,9 @@ from customers.controls.services import (
     unfreeze_refusal,
     used_percent,
 )
-from customers.models import Association, BudgetChange, Customer, PartnerControls
-from customers.selectors import manager_scope
+from customers.forms import CustomerFilterForm
+from customers.models import Association, Batch, BudgetChange, Customer, PartnerControls
+from customers.selectors import customer_list_managers, customer_list_rows, manager_scope
 from organization.models import Partner
 
 
@@ -105,3 +107,21 @@ def customer_controls_context(user, customer: Customer, association: Association
         "controls_may_act": may_act,
         "controls_vendor_note": customer.frozen_by_vendor,
     }
+
+
+def batch_for_member(user, pk) -> Batch:
+    """A batch of the member's partner (another partner's is a 404)."""
+    return get_object_or_404(Batch.objects.select_related("created_by", "manager"), pk=pk, partner=user.partner)
+
+
+def matching_customer_ids(user, query: QueryDict, *, limit: int) -> list[int]:
+    """The customers of every row the customer list shows for ``query`` (its query string: tab
+    and filters), up to ``limit``, in the list's order."""
+    from customers.views import list_filters
+
+    tab = "resellers" if query.get("tab") == "resellers" and user.partner.is_distributor else "mine"
+    data = query.copy()
+    data.pop("cursor", None)
+    form = CustomerFilterForm(data or None, managers=customer_list_managers(user))
+    rows, ordering = customer_list_rows(user, tab=tab, filters=list_filters(form))
+    return list(rows.order_by(*ordering).values_list("customer_id", flat=True)[:limit])

@@ -12,4 +12,9 @@ urlpatterns = [
     path("<int:pk>/budget/", views.budget_form, name="controls_budget"),
     path("<int:pk>/budget/submit/", views.budget, name="controls_budget_submit"),
     path("controls/settings/", views.controls_settings, name="controls_settings"),
+    path("batches/", views.batch, name="batch"),
+    path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
+    path("batches/<int:pk>/csv/", views.batch_csv, name="batch_csv"),
+    path("batches/<int:pk>/cancel/", views.batch_cancel, name="batch_cancel"),
+    path("batches/<int:pk>/resume/", views.batch_resume, name="batch_resume"),
 ]

@@ -1,22 +1,30 @@
 """Reseller controls in the partner portal: freeze, unfreeze and the monthly budget of a
 customer (a form page and its POST each), the partner's control settings and a distributor's
 grants to its resellers."""
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from customers.controls import batches
 from customers.controls import services as controls
-from customers.controls.forms import BudgetForm, ControlsSettingsForm, FreezeForm
+from customers.controls.export import batch_csv_response
+from customers.controls.forms import BatchForm, BudgetForm, ControlsSettingsForm, FreezeForm
 from customers.controls.selectors import (
+    batch_for_member,
     budget_history,
     controllable_association,
     controls_summary,
     lacks_grant,
+    matching_customer_ids,
     resellers_with_grants,
 )
+from customers.models import Batch
+from customers.selectors import customer_list_managers
+from organization.models import User
 from organization.protection import operation_protected
 from partnercenter.access import member_permission_required
 from partnercenter.actions import form_action
@@ -25,6 +33,8 @@ from partnercenter.money import format_amount
 FREEZE = "customers.freeze_customers"
 BUDGETS = "customers.manage_budgets"
 SETTINGS = "organization.manage_settings"
+# The result page lists this many rows; the CSV has them all.
+RESULT_ROWS_SHOWN = 500
 
 
 def _customer_url(customer) -> str:
@@ -194,3 +204,101 @@ def controls_settings(request):
         done=lambda _row: redirect("customers:controls_settings"),
         page=page,
     )
+
+
+# Batches ------------------------------------------------------------------------------------------
+
+
+def _batch_selection(request, form) -> list[int]:
+    data = form.cleaned_data
+    if not data.get("all_matching"):
+        return list(dict.fromkeys(data.get("customers") or []))
+    return matching_customer_ids(request.user, QueryDict(data.get("query") or ""), limit=batches.max_rows() + 1)
+
+
+def _batch_params(request, form) -> dict:
+    data = form.cleaned_data
+    manager = None
+    if data.get("action") == Batch.Action.MANAGER and data.get("manager"):
+        manager = User.objects.filter(pk=data["manager"], partner=request.user.partner).first()
+    return {"action": data["action"], "reason": data.get("reason") or "", "amount": data.get("amount"),
+            "manager": manager}
+
+
+@require_POST
+@member_permission_required("customers.view_customer")
+@operation_protected
+def batch(request):
+    """The batch page: the action's values, then a preview of what will change, then apply."""
+    user = request.user
+    action = request.POST.get("action")
+    if action in batches.PERMISSIONS and not user.has_perm(batches.PERMISSIONS[action]):
+        raise PermissionDenied
+    form = BatchForm(request.POST, managers=customer_list_managers(user))
+    preview = error = None
+    ids: list[int] = []
+    if form.is_valid():
+        ids = _batch_selection(request, form)
+        params = _batch_params(request, form)
+        step = request.POST.get("step")
+        try:
+            if step == "apply":
+                created = batches.batch_create(actor=user, customer_ids=ids, **params)
+                if created.total <= batches.INLINE_ROWS:
+                    batches.batch_run(batch_id=created.pk)
+                return redirect("customers:batch_detail", pk=created.pk)
+            if step == "preview":
+                preview = batches.batch_preview(actor=user, customer_ids=ids, **params)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    return render(request, "customers/controls/batch.html", {
+        "form": form, "preview": preview, "error": error, "chosen": len(ids),
+        "action_label": Batch.Action(action).label if action in Batch.Action.values else "",
+        "needs_reason": action in (Batch.Action.FREEZE, Batch.Action.UNFREEZE),
+        "needs_amount": action == Batch.Action.BUDGET, "needs_manager": action == Batch.Action.MANAGER,
+    })
+
+
+@require_GET
+@member_permission_required("customers.view_customer")
+def batch_detail(request, pk):
+    found = batch_for_member(request.user, pk)
+    rows = list(found.rows.select_related("customer").order_by("id")[:RESULT_ROWS_SHOWN])
+    return render(request, "customers/controls/batch_detail.html", {
+        "batch": found, "progress": batches.progress(found), "rows": rows, "shown": RESULT_ROWS_SHOWN,
+        "running": found.status in (Batch.Status.QUEUED, Batch.Status.RUNNING),
+        "can_resume": batches.can_resume(found),
+    })
+
+
+@require_GET
+@member_permission_required("customers.view_customer")
+def batch_csv(request, pk):
+    found = batch_for_member(request.user, pk)
+    return batch_csv_response(found)
+
+
+@require_POST
+@member_permission_required("customers.view_customer")
+def batch_cancel(request, pk):
+    found = batch_for_member(request.user, pk)
+    try:
+        batches.batch_cancel(actor=request.user, batch=found)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The batch is cancelled. Rows already changed stay changed."))
+    return redirect("customers:batch_detail", pk=found.pk)
+
+
+@require_POST
+@member_permission_required("customers.view_customer")
+def batch_resume(request, pk):
+    found = batch_for_member(request.user, pk)
+    try:
+        batches.batch_resume(actor=request.user, batch=found)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The batch goes on with the rows still pending."))
+    return redirect("customers:batch_detail", pk=found.pk)
