@@ -19,12 +19,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.controls import services as controls
-from customers.controls.selectors import controllable_association, lacks_grant
+from customers.controls.selectors import lacks_grant
 from customers.models import Association, Batch, BatchRow
 from customers.selectors import manager_scope
 from organization.models import User
@@ -163,11 +162,12 @@ def _enqueue(batch: Batch) -> None:
     enqueue_with_change(run_batch, batch.pk)
 
 
-def _apply(batch: Batch, actor, customer_id: int) -> None:
-    try:
-        association = controllable_association(actor, customer_id)
-    except Http404:
-        raise ValidationError(_not_yours(), code="not_found") from None
+def _apply(batch: Batch, actor, customer_id: int, association: Association | None) -> None:
+    """Apply the batch's action to one customer; ``association`` is the member's controllable
+    association of it as read for the chunk (None: not the member's), which the service locks
+    and checks again."""
+    if association is None:
+        raise ValidationError(_not_yours(), code="not_found")
     if batch.action in (Batch.Action.FREEZE, Batch.Action.UNFREEZE):
         if lacks_grant(actor, association):
             raise ValidationError(
@@ -207,8 +207,9 @@ def batch_run(*, batch_id: int, limit: int | None = None) -> int:
         )
         if not pending:
             break
+        associations = _associations(actor, [customer_id for _row, customer_id in pending]) if actor else {}
         for row_id, customer_id in pending:
-            _run_row(batch, actor, row_id, customer_id)
+            _run_row(batch, actor, row_id, customer_id, associations.get(customer_id))
             done += 1
             if limit is not None and done >= limit:
                 break
@@ -223,15 +224,16 @@ def batch_run(*, batch_id: int, limit: int | None = None) -> int:
     return done
 
 
-def _run_row(batch: Batch, actor, row_id: int, customer_id: int) -> None:
+def _run_row(batch: Batch, actor, row_id: int, customer_id: int, association: Association | None) -> None:
     with transaction.atomic():
         outcome, message = BatchRow.Outcome.CHANGED, ""
         if actor is None or not actor.is_active:
             outcome, message = BatchRow.Outcome.REFUSED, _("The member who started the batch can no longer act.")
         else:
             try:
-                with transaction.atomic():
-                    _apply(batch, actor, customer_id)
+                # The service's own transaction is a savepoint here: a refusal rolls back
+                # only what the service did, and the row's outcome is written either way.
+                _apply(batch, actor, customer_id, association)
             except ValidationError as error:
                 outcome, message = BatchRow.Outcome.REFUSED, " ".join(error.messages)[:500]
         # Conditional: a row another run has meanwhile settled rolls this one back whole.

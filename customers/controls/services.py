@@ -185,18 +185,27 @@ def _reached(spend: Decimal, budget: Decimal | None) -> int:
 # Locks and effects ---------------------------------------------------------------------------------
 
 
-def _lock(association: Association) -> Association:
+def _lock(association: Association, *, partner_row: bool = True) -> Association:
     """Lock the association's partner, customer and association rows, in that order, and
-    return the association as it is now, with them attached."""
+    return the association as it is now, with them attached. ``partner_row=False``: an action
+    that neither changes nor reads anything of the partner that could change under it (a
+    budget) leaves the partner row unlocked."""
     # ``of``: the joined distributor and sign-in user may be missing (an outer join), and
     # PostgreSQL locks no such side.
-    partner = (
-        Partner.objects.select_for_update(of=("self",)).select_related("distributor").get(pk=association.partner_id)
-    )
+    if partner_row:
+        partner = (
+            Partner.objects.select_for_update(of=("self",)).select_related("distributor").get(pk=association.partner_id)
+        )
+    elif Association.partner.is_cached(association):
+        partner = association.partner  # not locked: nothing of it is read as the action's condition
+    else:
+        partner = Partner.objects.select_related("distributor").get(pk=association.partner_id)
     customer = (
         Customer.objects.select_for_update(of=("self",)).select_related("user").get(pk=association.customer_id)
     )
     locked = Association.objects.select_for_update().get(pk=association.pk)
+    if locked.partner_id != partner.pk:  # cannot happen: an association keeps its partner
+        partner = Partner.objects.select_related("distributor").get(pk=locked.partner_id)
     locked.partner, locked.customer = partner, customer
     return locked
 
@@ -357,7 +366,9 @@ def customer_budget_set(
     lifts a member's partner freeze in the same step (it needs the freeze permission)."""
     _refuse(budget_amount_error(amount), "amount")
     _refuse(reason_error(reason, required=False), "reason")
-    locked = _lock(association)
+    # Everything it changes is the customer's (a freeze it lifts too): the customer row
+    # serializes it with the freeze services, and a batch's rows do not queue on the partner.
+    locked = _lock(association, partner_row=False)
     partner = actor.partner
     _refuse(budget_refusal(partner=partner, association=locked), "not_allowed")
     customer = locked.customer
