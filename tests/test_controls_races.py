@@ -47,3 +47,40 @@ def test_a_freeze_and_an_unbind_agreement_at_once_end_in_one_consistent_state(ro
         assert not customer.frozen and association.status == Association.Status.ENDED
         assert count("customer.frozen", customer) == 0 and count("association.ended", customer) == 1
     assert Customer.objects.filter(pk=customer.pk, frozen=True).count() == int(customer.frozen)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_a_batch_freeze_and_an_unbind_agreement_at_once_agree_with_the_batch_row(round_):
+    from customers.controls import batches
+    from customers.models import BatchRow
+
+    partner = f.PartnerFactory(account_name=f"race-batch-{round_}")
+    member = f.MemberFactory(partner=partner, member_name="admin", roles=[], is_partner_admin=True)
+    customer = f.CustomerWithUserFactory(account_name=f"race-bcust-{round_}")
+    association = f.AssociationFactory(partner=partner, customer=customer, type=Association.Type.RESELLER)
+    unbind = requests.request_submit(actor=member, association=association, kind="unbind", reason="race")
+    # Rights are the batch's own check: give the member the freeze permission directly.
+    from django.contrib.auth.models import Permission
+
+    from organization.models import Role
+
+    role = Role.objects.create(partner=partner, name="Freezer")
+    role.permissions.set([Permission.objects.get(codename="freeze_customers")])
+    member.roles.set([role])
+    batch = batches.batch_create(actor=member, action="freeze", customer_ids=[customer.pk], reason="race")
+
+    _ran, agreed_outcome = run_at_once(
+        lambda: batches.batch_run(batch_id=batch.pk),
+        lambda: requests.request_confirm(actor=customer.user, association_request=unbind),
+    )
+    customer.refresh_from_db()
+    association.refresh_from_db()
+    row = BatchRow.objects.get(batch=batch)
+    if row.outcome == BatchRow.Outcome.CHANGED:
+        assert refused(agreed_outcome) and customer.frozen and association.status == Association.Status.ACTIVE
+        assert count("customer.frozen", customer) == 1 and count("association.ended", customer) == 0
+    else:
+        assert row.outcome == BatchRow.Outcome.REFUSED and row.message
+        assert not refused(agreed_outcome) and not customer.frozen
+        assert association.status == Association.Status.ENDED
+        assert count("customer.frozen", customer) == 0 and count("association.ended", customer) == 1
