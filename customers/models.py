@@ -732,7 +732,12 @@ class BatchRow(models.Model):
         REFUSED = "refused", _("Not changed")
 
     batch = models.ForeignKey(Batch, verbose_name=_("batch action"), on_delete=models.CASCADE, related_name="rows")
-    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+")
+    # Any id a caller sent: one that names no customer is a refused row ("not one of yours"),
+    # so the link is not a database constraint.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+        related_name="+",
+    )
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
     message = models.CharField(_("message"), max_length=500, blank=True)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)

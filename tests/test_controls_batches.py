@@ -158,3 +158,11 @@ def test_the_api_creates_reads_and_lists_a_batch(admin_member, customers, client
     assert created.status_code == 201 and created.json()["status"] == "done" and created.json()["changed"] == 4
     rows = client.get(f"/api/v1/batches/{created.json()['id']}/rows", **headers).json()["results"]
     assert len(rows) == 5 and {r["outcome"] for r in rows} == {"changed", "refused"}
+
+
+def test_an_id_that_names_no_customer_is_a_refused_row(admin_member, customers):
+    batch = batches.batch_create(actor=admin_member, action="freeze", customer_ids=[customers[0].pk, 987654321],
+                                 reason="x")
+    batches.batch_run(batch_id=batch.pk)
+    outcomes = dict(BatchRow.objects.filter(batch=batch).values_list("customer_id", "outcome"))
+    assert outcomes == {customers[0].pk: "changed", 987654321: "refused"}

@@ -4,7 +4,7 @@ and the vendor billing system's usage posting (its own key, no partner token).""
 import hmac
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
@@ -18,7 +18,7 @@ from api.v1 import auth
 from api.v1.customers import page_of
 from api.v1.idempotency import idempotent
 from api.v1.openapi import problems_of
-from api.v1.schemas import MAX_ID, TEXT, Amount, CursorLimit, Input
+from api.v1.schemas import MAX_ID, TEXT, Amount, BodyId, CursorLimit, Input
 from customers.controls import batches
 from customers.controls import services as controls
 from customers.controls.selectors import batch_for_member, controllable_association, controls_summary, lacks_grant
@@ -188,7 +188,7 @@ class BillingKey(HttpBearer):
     description="Counts towards the customer's month-to-date spend in its time zone. At 80 % and 100 % of a "
     "reseller customer's budget the partner is notified; at 100 % a partner that chose so has the account "
     "frozen. A second posting with the same reference changes nothing (200).",
-    openapi_extra=problems_of(s404=["not_found"]),
+    openapi_extra=problems_of(s403=["billing_key_required"], s404=["not_found"]),
 )
 def post_usage(request, data: UsageIn, customer_id: int = Id):
     customer = get_object_or_404(Customer, pk=customer_id)
@@ -205,10 +205,10 @@ def post_usage(request, data: UsageIn, customer_id: int = Id):
 
 class BatchIn(Input):
     action: Literal["freeze", "unfreeze", "budget", "manager"]
-    customer_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=1_000_000)
+    customer_ids: list[BodyId] = Field(min_length=1, max_length=1_000_000)
     reason: str = Field("", max_length=controls.REASON_MAX_LENGTH, pattern=TEXT)
     amount: Amount | None = None
-    manager_id: int | None = Field(None, ge=1, le=MAX_ID)
+    manager_id: BodyId | None = None
 
 
 class ReasonCount(Schema):
@@ -271,7 +271,9 @@ def batch_json(batch) -> dict:
     auth=auth.partner("customers.view_customer"),
     operation_id="previewBatch",
     summary="What a batch action would change, before anything happens",
+    openapi_extra=problems_of(idempotent=True, s404=["not_found"]),
 )
+@idempotent
 def preview_batch(request, data: BatchIn):
     preview = batches.batch_preview(actor=request.auth.member, **_batch_args(request.auth.member, data))
     return {"total": preview.total, "changing": preview.changing, "unchanged": preview.unchanged,
@@ -287,7 +289,7 @@ def preview_batch(request, data: BatchIn):
     description="Each customer is checked and changed on its own. Up to a few hundred rows are applied before "
     "the answer (status done); a larger batch is queued and runs in the background: read its progress with "
     "getBatch.",
-    openapi_extra=problems_of(idempotent=True),
+    openapi_extra=problems_of(idempotent=True, s404=["not_found"]),
 )
 @idempotent
 def create_batch(request, data: BatchIn):
@@ -323,7 +325,8 @@ def list_batch_rows(request, params: Query[CursorLimit], batch_id: int = Id):
     qs = BatchRow.objects.filter(batch=batch).select_related("customer")
     page = page_of(KeysetPaginator(qs, ["id"], page_size=params.limit, scope=f"api.batch:{batch.pk}"), params.cursor)
     return {
-        "results": [{"customer_id": r.customer_id, "account_name": r.customer.account_name, "outcome": r.outcome,
+        "results": [{"customer_id": r.customer_id, "account_name": r.customer.account_name if r.customer else "",
+                     "outcome": r.outcome,
                      "message": r.message, "processed_at": r.processed_at} for r in page.rows],
         "next_cursor": page.next_cursor, "previous_cursor": page.prev_cursor,
     }

@@ -1,4 +1,5 @@
 """A batch's result as CSV: every row's customer, outcome and message, streamed."""
+from django.db.models import F
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 
@@ -7,9 +8,10 @@ from partnercenter.csv_export import Neutralised, UtcSeconds, label, stream_csv
 
 
 def batch_csv_response(batch: Batch) -> StreamingHttpResponse:
-    header = [_("Account name"), _("Customer"), _("Outcome"), _("Message"), _("Processed (UTC)")]
+    header = [_("Customer ID"), _("Account name"), _("Customer"), _("Outcome"), _("Message"), _("Processed (UTC)")]
     outcomes = {value: str(text) for value, text in BatchRow.Outcome.choices}
     cells = {
+        "c_id": F("customer_id"),
         "c_account": Neutralised("customer__account_name"),
         "c_name": Neutralised("customer__name"),
         "c_outcome": label("outcome", outcomes),
