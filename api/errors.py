@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 CODES = {
     400: ["invalid_json", "validation_failed", "invalid_idempotency_key"],
     401: ["not_authenticated", "token_invalid", "token_expired", "token_revoked", "invalid_credentials"],
-    403: ["permission_denied", "partner_token_required", "customer_token_required", "readonly_token"],
+    403: ["permission_denied", "partner_token_required", "customer_token_required", "readonly_token",
+          "billing_key_required"],
     404: ["not_found", "customer_not_found", "invalid_cursor", "link_invalid"],
     405: ["method_not_allowed"],
     # A refused business rule: the service's own code (these, a check's code, ...) or

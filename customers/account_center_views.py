@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from customers.controls.selectors import controls_summary
 from customers.funds.rows import funds_rows_context
 from customers.funds.selectors import account_center_vouchers
 from customers.home.selectors import account_summary
@@ -56,5 +57,6 @@ def my_partner(request):
             "needs_top_up": needs_top_up(customer, association),
             "funds_vouchers": vouchers.latest,
             "funds_row_context": funds_rows_context(request),
+            "controls_summary": controls_summary(customer),
         },
     )

@@ -27,7 +27,8 @@ class CustomerAdmin(RecordedAdminMixin, admin.ModelAdmin):
     list_filter = ["enterprise_role", "frozen", "postpaid", "invoice_owed", "special_contract", "has_consumption"]
     search_fields = ["account_name", "name", "email"]
     raw_id_fields = ["user", "enterprise_master", "manager"]
-    readonly_fields = ["allocated_balance"]
+    readonly_fields = ["allocated_balance", "frozen_source", "frozen_by_name", "frozen_at", "monthly_budget",
+                       "month_spend", "spend_month"]
     inlines = [ReservedInstanceInline]
     fieldsets = [
         (None, {"fields": ["account_name", "name", "email", "user", "registered_at", "manager"]}),
@@ -37,9 +38,16 @@ class CustomerAdmin(RecordedAdminMixin, admin.ModelAdmin):
             {
                 "fields": [
                     "has_consumption", "arrears", "postpaid", "invoice_owed", "special_contract", "frozen",
-                    "orders_awaiting_partner_payment", "cash_balance", "cash_withdraw_only", "allocated_balance",
+                    "frozen_reason", "orders_awaiting_partner_payment", "cash_balance", "cash_withdraw_only",
+                    "allocated_balance",
                 ]
             },
+        ),
+        (
+            _("Reseller controls"),
+            {"fields": [
+                "frozen_source", "frozen_by_name", "frozen_at", "monthly_budget", "month_spend", "spend_month",
+            ]},
         ),
     ]
 
@@ -84,5 +92,7 @@ class AssociationRequestAdmin(ReadOnlyAdmin):
     list_select_related = ["association__partner", "association__customer"]
 
 
-# Invitations and project registrations register themselves (their admin lives with the feature).
+# Invitations and project registrations, and the reseller controls, register themselves (their
+# admin lives with the feature).
+from customers.controls import admin as _controls_admin  # noqa: E402, F401
 from customers.invitations import admin  # noqa: E402, F401

@@ -540,9 +540,14 @@ class CustomerFrozen(Check):
         "message": _("Your account is frozen."),
         "advice": _("Ask your partner to unfreeze it first."),
     }
+    vendor_advice = _("The vendor froze it: contact the vendor to have it unfrozen.")
 
     def failing(self, ctx):
         return ctx.customer.frozen
+
+    def message_and_advice(self, ctx):
+        message, advice = super().message_and_advice(ctx)
+        return message, self.vendor_advice if ctx.customer.frozen_by_vendor else advice
 
 
 @register

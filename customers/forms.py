@@ -36,6 +36,15 @@ class CustomerFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Account status"), required=False, choices=STATUS_CHOICES)
     manager = forms.TypedChoiceField(label=_("Customer manager"), required=False, coerce=int, empty_value=None)
     pending = forms.ChoiceField(label=_("Pending request"), required=False, choices=PENDING_CHOICES)
+    BUDGET_CHOICES = [
+        ("", _("Any budget use")),
+        (50, _("Budget used ≥ 50 %")),
+        (80, _("Budget used ≥ 80 %")),
+        (100, _("Budget used ≥ 100 %")),
+    ]
+    budget_used = forms.TypedChoiceField(
+        label=_("Monthly budget"), required=False, choices=BUDGET_CHOICES, coerce=int, empty_value=None
+    )
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
 
     def __init__(self, *args, managers=(), **kwargs):

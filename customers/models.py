@@ -17,6 +17,12 @@ from organization.models import Partner
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
+class FreezeSource(models.TextChoices):
+    NONE = "", _("Not frozen")
+    PARTNER = "partner", _("Partner")
+    VENDOR = "vendor", _("Vendor")
+
+
 class Customer(models.Model):
     """A customer's cloud account with every fact the account check reads (SPEC §3.3)."""
 
@@ -58,6 +64,35 @@ class Customer(models.Model):
     invoice_owed = models.BooleanField(_("invoice owed"), default=False)
     special_contract = models.BooleanField(_("effective special contract"), default=False)
     frozen = models.BooleanField(_("frozen"), default=False)
+    # Who froze the account (issue 20): the vendor's operators or a partner, and when and why.
+    # A partner lifts only a partner freeze (customers.controls.services). A frozen account
+    # without a source was frozen by the vendor (rows written before this, or by hand).
+    frozen_source = models.CharField(
+        _("frozen by"), max_length=10, choices=FreezeSource.choices, blank=True, default="", db_default=""
+    )
+    frozen_by_partner = models.ForeignKey(
+        Partner, verbose_name=_("frozen by partner"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    frozen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("frozen by user"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    frozen_by_name = models.CharField(_("frozen by (name)"), max_length=150, blank=True, default="", db_default="")
+    frozen_at = models.DateTimeField(_("frozen at"), null=True, blank=True)
+    frozen_reason = models.CharField(_("freeze reason"), max_length=256, blank=True, default="", db_default="")
+    # Monthly budget of a reseller customer and the month-to-date spend the vendor's billing
+    # posts (issue 20). ``spend_month`` is the first day of the month ``month_spend`` counts, in
+    # the customer's time zone; a posting in a later month starts from zero.
+    monthly_budget = models.DecimalField(_("monthly budget"), null=True, blank=True, **MONEY)
+    spend_month = models.DateField(_("spend month"), null=True, blank=True)
+    month_spend = models.DecimalField(
+        _("month-to-date spend"), default=Decimal("0.00"), db_default=Decimal("0.00"), **MONEY
+    )
+    budget_alert = models.PositiveSmallIntegerField(
+        _("budget alert sent"), default=0, db_default=0,
+        help_text=_("The highest share of the budget (80 or 100 %) the partner was told of this month."),
+    )
     orders_awaiting_partner_payment = models.PositiveIntegerField(
         _("orders awaiting partner payment"), default=0
     )
@@ -91,6 +126,8 @@ class Customer(models.Model):
             ("allocate_funds", _("Can allocate funds")),
             ("recover_funds", _("Can recover funds")),
             ("issue_vouchers", _("Can issue vouchers")),
+            ("freeze_customers", _("Can freeze and unfreeze customers")),
+            ("manage_budgets", _("Can set monthly budgets")),
         ]
         constraints = [
             models.CheckConstraint(
@@ -114,6 +151,16 @@ class Customer(models.Model):
                 name="customer_sub_account_has_master",
                 violation_error_message=_("An enterprise sub-account needs its master account; others have none."),
             ),
+            models.CheckConstraint(
+                condition=Q(monthly_budget__isnull=True) | Q(monthly_budget__gt=0),
+                name="customer_monthly_budget_positive",
+                violation_error_message=_("A monthly budget must be greater than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(month_spend__gte=0),
+                name="customer_month_spend_not_negative",
+                violation_error_message=_("The month-to-date spend cannot be negative."),
+            ),
         ]
         indexes = [
             # The customer list's rare account facts (issue 17): about one customer in a hundred
@@ -125,6 +172,10 @@ class Customer(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.account_name})"
+
+    @property
+    def frozen_by_vendor(self) -> bool:
+        return self.frozen and self.frozen_source != FreezeSource.PARTNER
 
     @property
     def in_arrears(self) -> bool:
@@ -573,7 +624,7 @@ class PartnerDayCount(models.Model):
     their money in cents: the
     partner home's twelve-month charts read these instead of counting a million rows.
 
-    Derived data, written only by database triggers (customers migration 0010) on associations
+    Derived data, written only by database triggers (customers migration 0011) on associations
     (``assoc.started`` by ``started_at``, ``assoc.ended`` by ``ended_at`` while ended), ledger
     entries (``ledger.<kind>`` by ``created_at``, cents of ``amount``) and association requests
     (``request.<status>`` by ``created_at``): every insert, update and delete of those tables,
@@ -603,3 +654,164 @@ class PartnerDayCount(models.Model):
 
     def __str__(self):
         return f"{self.partner_id} {self.series} {self.day}: {self.tally}"
+
+
+class PartnerControls(models.Model):
+    """A partner's settings of the reseller controls (issue 20). ``freeze_granted`` is set by
+    a reseller's distributor: whether the reseller may freeze and unfreeze its own customers."""
+
+    partner = models.OneToOneField(
+        Partner, verbose_name=_("partner"), on_delete=models.CASCADE, primary_key=True, related_name="controls"
+    )
+    start_frozen_until_budget = models.BooleanField(
+        _("new reseller customers start frozen until their first budget"), default=False,
+        help_text=_("A customer that becomes a reseller customer is frozen until you set its first monthly budget."),
+    )
+    freeze_on_exhaustion = models.BooleanField(
+        _("freeze on budget exhaustion"), default=False,
+        help_text=_("Freeze a reseller customer automatically when its month-to-date spend reaches its budget."),
+    )
+    freeze_granted = models.BooleanField(
+        _("may freeze its customers"), default=False,
+        help_text=_("Set by the distributor: this reseller may freeze and unfreeze its own customers."),
+    )
+
+    class Meta:
+        verbose_name = _("reseller controls settings")
+        verbose_name_plural = _("reseller controls settings")
+
+    def __str__(self):
+        return str(self.partner)
+
+
+class BudgetChange(models.Model):
+    """One change of a customer's monthly budget: who, when, old and new, why (history)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="budget_changes"
+    )
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+")
+    old_budget = models.DecimalField(_("old budget"), null=True, blank=True, **MONEY)
+    new_budget = models.DecimalField(_("new budget"), **MONEY)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
+    reason = models.CharField(_("reason"), max_length=256, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("budget change")
+        verbose_name_plural = _("budget changes")
+        indexes = [models.Index(fields=["customer", "-id"], name="budget_change_customer_id")]
+
+    def __str__(self):
+        return f"{self.old_budget} → {self.new_budget}"
+
+
+class UsagePosting(models.Model):
+    """Usage the vendor's billing posted for a customer (an operator in the admin, or the
+    billing system through the API). ``reference`` is the billing system's own id: posting it
+    again changes nothing."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="usage")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    month = models.DateField(_("month"))
+    reference = models.CharField(_("billing reference"), max_length=64, null=True, blank=True, unique=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("posted by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    posted_at = models.DateTimeField(_("posted"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("usage posting")
+        verbose_name_plural = _("usage postings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="usage_amount_positive",
+                violation_error_message=_("Usage must be greater than zero."),
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "-id"], name="usage_customer_id")]
+
+    def __str__(self):
+        return f"{self.customer} {self.amount}"
+
+
+class Batch(models.Model):
+    """One action applied to many customers at once (issue 20, SPEC R32): each customer is a
+    ``BatchRow`` checked and changed on its own, in its own transaction, so a batch stopped
+    half-way (cancelled, or its worker killed) resumes with the rows still pending and never
+    applies a row twice."""
+
+    class Action(models.TextChoices):
+        FREEZE = "freeze", _("Freeze")
+        UNFREEZE = "unfreeze", _("Unfreeze")
+        BUDGET = "budget", _("Set monthly budget")
+        MANAGER = "manager", _("Assign customer manager")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("started by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    reason = models.CharField(_("reason"), max_length=256, blank=True)
+    amount = models.DecimalField(_("monthly budget"), null=True, blank=True, **MONEY)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("customer manager"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("batch action")
+        verbose_name_plural = _("batch actions")
+        indexes = [models.Index(fields=["partner", "-id"], name="batch_partner_id")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} #{self.pk}"
+
+
+class BatchRow(models.Model):
+    """One customer of a batch and its outcome."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        CHANGED = "changed", _("Changed")
+        REFUSED = "refused", _("Not changed")
+
+    batch = models.ForeignKey(Batch, verbose_name=_("batch action"), on_delete=models.CASCADE, related_name="rows")
+    # Any id a caller sent: one that names no customer is a refused row ("not one of yours"),
+    # so the link is not a database constraint.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+        related_name="+",
+    )
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("batch row")
+        verbose_name_plural = _("batch rows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "customer"], name="batch_row_once",
+                violation_error_message=_("A customer is in a batch once."),
+            ),
+        ]
+        indexes = [models.Index(fields=["batch", "outcome", "id"], name="batch_row_outcome")]
+
+    def __str__(self):
+        return f"{self.batch_id}:{self.customer_id} {self.outcome}"

@@ -4,6 +4,7 @@ member's permissions allow and the links' ``row_url``. The customer page renders
 the account status from the same context."""
 from django.utils.translation import gettext, gettext_noop
 
+from customers.controls.services import freeze_granted
 from customers.models import Association, AssociationRequest
 from partnercenter.jinja import row_url
 
@@ -15,6 +16,9 @@ _MENU = [
     ("customers:funds_allocate", gettext_noop("Allocate funds"), "customers.allocate_funds", True),
     ("customers:funds_recover", gettext_noop("Recover funds"), "customers.recover_funds", True),
     ("customers:voucher_issue", gettext_noop("Issue voucher"), "customers.issue_vouchers", False),
+    ("customers:controls_freeze", gettext_noop("Freeze account"), "customers.freeze_customers", True),
+    ("customers:controls_unfreeze", gettext_noop("Unfreeze account"), "customers.freeze_customers", True),
+    ("customers:controls_budget", gettext_noop("Set monthly budget"), "customers.manage_budgets", True),
     ("customers:detail", gettext_noop("Details"), None, False),
 ]
 
@@ -22,7 +26,9 @@ _MENU = [
 def customer_rows_context(request, *, tab: str = "mine") -> dict:
     """The row context of ``customers/customer_row.jinja`` (and of ``operation_menu.jinja``
     and ``account_status.jinja``) for the member of ``request`` on ``tab``."""
-    perms = request.user.get_all_permissions()
+    perms = set(request.user.get_all_permissions())
+    if "customers.freeze_customers" in perms and not freeze_granted(request.user.partner):
+        perms.discard("customers.freeze_customers")  # a reseller its distributor has not granted it
     items = [
         (*row_url(name), gettext(label), reseller_only)
         for name, label, perm, reseller_only in _MENU
@@ -48,7 +54,9 @@ def customer_rows_context(request, *, tab: str = "mine") -> dict:
         },
         "mine": mine,
         "resellers": tab == "resellers",
-        "choose": mine and "organization.manage_members" in perms,
+        # Ticking rows: to give them a manager, or for a batch action (customers.controls).
+        "choose": mine and bool(perms & {"organization.manage_members", "customers.freeze_customers",
+                                         "customers.manage_budgets"}),
     }
 
 

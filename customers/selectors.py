@@ -2,7 +2,7 @@
 another partner's object is a 404 and a customer manager only sees their own customers."""
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
@@ -257,6 +257,24 @@ def customer_fact(status: str, *, path: str = "customer__") -> Q:
     return Q(**{f"{path}frozen": False, f"{path}arrears": 0})
 
 
+def current_spend_months(now: datetime | None = None) -> set:
+    """The months a customer's "this month" can be right now in some time zone (UTC−12 to
+    UTC+14): the list reads month-to-date spend without each customer's time zone, so in the
+    hours around a month's turn a spend may count for the month just ended or just begun
+    (customers.controls.services.month_to_date is exact, for the customer page)."""
+    now = now or timezone.now()
+    return {(now + timedelta(hours=hours)).date().replace(day=1) for hours in (-12, 14)}
+
+
+def budget_used_filter(percent: int, *, path: str = "customer__") -> Q:
+    """Customers whose month-to-date spend is at least ``percent`` % of their monthly budget."""
+    return Q(**{
+        f"{path}monthly_budget__isnull": False,
+        f"{path}spend_month__in": sorted(current_spend_months()),
+        f"{path}month_spend__gte": F(f"{path}monthly_budget") * percent / 100,
+    })
+
+
 # Each sort orders by what its label names; the id breaks ties between associations that
 # started at the same moment, which keeps the keyset pages exact.
 CUSTOMER_LIST_SORTS = {
@@ -288,6 +306,8 @@ def customer_list_rows(user, *, tab: str, filters: dict | None) -> tuple[QuerySe
         qs = qs.filter(customer__manager_id=filters["manager"])
     if filters.get("pending"):
         qs = qs.filter(pending_request_filter(filters["pending"]))
+    if filters.get("budget_used"):
+        qs = qs.filter(budget_used_filter(filters["budget_used"]))
     return qs, CUSTOMER_LIST_SORTS[filters.get("sort") or "newest"]
 
 
@@ -303,6 +323,8 @@ class ListedCustomer(ListedRow):
     arrears: Decimal
     manager_id: int | None
     manager_name: str
+    monthly_budget: Decimal | None = None
+    budget_used: int | None = None
 
     @property
     def in_arrears(self) -> bool:
@@ -329,6 +351,7 @@ _LISTED = [
     "customer_id", "customer__name", "customer__account_name", "customer__email", "customer__frozen",
     "customer__arrears", "shown_manager_id", "customer__manager__display_name",
     "customer__manager__member_name", "customer__manager__username",
+    "customer__monthly_budget", "customer__month_spend", "customer__spend_month",
 ]
 
 
@@ -343,9 +366,14 @@ def customer_list_listing(qs: QuerySet[Association], *, tab: str) -> QuerySet:
 def listed_association(values: tuple) -> ListedAssociation:
     """A row of :func:`customer_list_listing` as a :class:`ListedAssociation`."""
     pk, type_, started_at, request_id, request_kind, deadline, customer_id, name, account_name, email, frozen, \
-        arrears, manager_id, display_name, member_name, username, *partner_name = values
+        arrears, manager_id, display_name, member_name, username, budget, spend, spend_month, *partner_name = values
     manager_name = User.shown_name(display_name, member_name, username) if manager_id else ""
-    customer = ListedCustomer(customer_id, name, account_name, email, frozen, arrears, manager_id, manager_name)
+    used = None
+    if budget:
+        used = int(spend * 100 / budget) if spend_month in current_spend_months() else 0
+    customer = ListedCustomer(
+        customer_id, name, account_name, email, frozen, arrears, manager_id, manager_name, budget, used
+    )
     return ListedAssociation(
         pk, type_, started_at, request_id, request_kind, deadline, customer, partner_name[0] if partner_name else ""
     )

@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from customers.controls.selectors import customer_controls_context
 from customers.forms import CustomerFilterForm
 from customers.funds.rows import funds_rows_context
 from customers.funds.selectors import customer_funds_for_member
@@ -101,5 +102,6 @@ def customer_detail(request, pk):
             "funds_row_context": funds_rows_context(
                 request, currency=user.partner.currency, recover=own and user.has_perm("customers.issue_vouchers")
             ),
+            **customer_controls_context(user, customer, current),
         },
     )

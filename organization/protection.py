@@ -33,6 +33,10 @@ PROTECTED_ACTIONS = {
     "customers.requests.views.request_approve": _("Approve the customer's dissociation request"),
     "customers.funds.views.allocate": _("Allocate funds to the customer"),
     "customers.funds.views.recover": _("Recover funds from the customer"),
+    "customers.controls.views.freeze": _("Freeze the customer's account"),
+    "customers.controls.views.unfreeze": _("Unfreeze the customer's account"),
+    "customers.controls.views.batch": _("Act on many customers at once"),
+    "customers.controls.views.controls_settings": _("Change the reseller controls settings"),
     "organization.views.organization_settings": _("Change the organization's settings"),
 }
 PASSWORD_FIELD = "operation_protection_password"

@@ -294,6 +294,13 @@ PARTNER_CENTER = {
     "MAX_FUNDS_AMOUNT": env_amount(
         "PC_MAX_FUNDS_AMOUNT", "1000000.00", minimum=Decimal("0.01"), maximum=_MONEY_LIMIT
     ),
+    # Reseller controls (issue 20): the largest monthly budget, and the largest batch.
+    "MAX_BUDGET_AMOUNT": env_amount(
+        "PC_MAX_BUDGET_AMOUNT", "10000000.00", minimum=Decimal("0.01"), maximum=_MONEY_LIMIT
+    ),
+    # The vendor billing system's key for posting usage through the API; empty: closed.
+    "BILLING_API_KEY": env_str("PC_BILLING_API_KEY", ""),
+    "BATCH_MAX_ROWS": env_int("PC_BATCH_MAX_ROWS", 10000, minimum=1, maximum=1000000),
     "OPERATION_PROTECTION_MINUTES": env_int("PC_OPERATION_PROTECTION_MINUTES", 10, minimum=1, maximum=1440),
     "CUSTOM_ROLES_PER_PARTNER": env_int("PC_CUSTOM_ROLES_PER_PARTNER", 10, minimum=0, maximum=1000),
     "EXACT_COUNT_LIMIT": env_int("PC_EXACT_COUNT_LIMIT", 10000, minimum=1, maximum=10000000),

@@ -162,8 +162,9 @@ class TestRoles:
         offered = page.context["adminform"].form.fields["permissions"].queryset
         assert {p.codename for p in offered} == {
             "view_customer", "export_customers", "invite_customers", "switch_association", "unbind_association",
-            "handle_dissociation", "allocate_funds", "recover_funds", "issue_vouchers", "view_operationrecord",
-            "export_records", "manage_members", "manage_roles", "manage_settings", "use_api", "manage_webhooks",
+            "handle_dissociation", "allocate_funds", "recover_funds", "issue_vouchers", "freeze_customers",
+            "manage_budgets", "view_operationrecord", "export_records", "manage_members", "manage_roles",
+            "manage_settings", "use_api", "manage_webhooks",
         }
 
     def test_deleting_a_custom_role_writes_one_record_naming_who_held_it(self, admin_client, partner, empty_role,

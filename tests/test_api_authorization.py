@@ -21,6 +21,7 @@ from django.test import Client
 from django.utils import timezone
 
 from api import services as api_services
+from customers.controls import batches
 from customers.invitations.services import invitation_token, public_link_token
 from customers.models import Association, Voucher
 from organization.models import Role
@@ -85,6 +86,17 @@ class World:
         return self._once(("switch", customer.pk), lambda: f.AssociationRequestFactory(
             association=self.association(customer), kind="switch",
             requested_by=f.MemberFactory(partner=self.other_partner)))
+
+    def batch(self, customer, *, cancelled=False):
+        """A queued batch on ``customer`` by a member of its partner (cancelled: to resume)."""
+        member = self.admin if customer == self.customer else f.MemberFactory(partner=self.other_partner,
+                                                                               roles=["system_admin"])
+
+        def make():
+            made = batches.batch_create(actor=member, action="budget", customer_ids=[customer.pk],
+                                        amount=Decimal("10.00"))
+            return batches.batch_cancel(actor=member, batch=made) if cancelled else made
+        return self._once(("batch", customer.pk, cancelled), make)
 
     def record(self, customer):
         partner = self.partner if customer == self.customer else self.other_partner
@@ -158,6 +170,8 @@ class Op:
     # Only a customer token (te_admin where it acts) may use it.
     customer_only: bool = False
     te_admin: bool = False
+    # Only the vendor's billing system (its key, PC_BILLING_API_KEY): tests/test_controls_budget.py.
+    billing: bool = False
 
 
 def customer_path(suffix=""):
@@ -192,6 +206,25 @@ OPERATIONS: dict[str, Op] = {
     "recoverFunds": Op("POST", customer_path("/funds/recover"), ("customers.recover_funds",), object=True,
                        body=lambda w, c: {"amount": "1.00"}),
     "getBalance": Op("GET", lambda w, c: f"{V1}/balance", (VIEW,)),
+    "getCustomerControls": Op("GET", customer_path("/controls"), (VIEW,), object=True),
+    "freezeCustomer": Op("POST", customer_path("/freeze"), ("customers.freeze_customers",), object=True,
+                         body=lambda w, c: {"reason": "matrix"}),
+    "unfreezeCustomer": Op("POST", customer_path("/unfreeze"), ("customers.freeze_customers",), object=True,
+                           body=lambda w, c: {"reason": "matrix"}),
+    "setCustomerBudget": Op("POST", customer_path("/budget"), ("customers.manage_budgets",), object=True,
+                            body=lambda w, c: {"amount": "100.00"}),
+    "previewBatch": Op("POST", lambda w, c: f"{V1}/batches/preview", (VIEW, "customers.freeze_customers"),
+                       body=lambda w, c: {"action": "freeze", "customer_ids": [c.pk], "reason": "matrix"}),
+    "createBatch": Op("POST", lambda w, c: f"{V1}/batches", (VIEW, "customers.freeze_customers"),
+                      body=lambda w, c: {"action": "freeze", "customer_ids": [c.pk], "reason": "matrix"}),
+    "getBatch": Op("GET", lambda w, c: f"{V1}/batches/{w.batch(c).pk}", (VIEW,), object=True),
+    "listBatchRows": Op("GET", lambda w, c: f"{V1}/batches/{w.batch(c).pk}/rows", (VIEW,), object=True),
+    "cancelBatch": Op("POST", lambda w, c: f"{V1}/batches/{w.batch(c).pk}/cancel", (VIEW,), object=True,
+                      body=lambda w, c: {}),
+    "resumeBatch": Op("POST", lambda w, c: f"{V1}/batches/{w.batch(c, cancelled=True).pk}/resume", (VIEW,),
+                      object=True, body=lambda w, c: {}),
+    "postCustomerUsage": Op("POST", lambda w, c: f"{V1}/billing/customers/{c.pk}/usage", billing=True,
+                            body=lambda w, c: {"amount": "1.00"}),
     "listLedger": Op("GET", lambda w, c: f"{V1}/ledger", (VIEW,)),
     "issueVoucher": Op("POST", customer_path("/vouchers"), ("customers.issue_vouchers",), object=True,
                        body=lambda w, c: {"amount": "1.00",
@@ -303,14 +336,15 @@ def send(client, op: Op, w, customer, headers):
     return client.generic(op.method, path, data=json.dumps(body), content_type="application/json", **headers)
 
 
-SECURED = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if not op.public]
+SECURED = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if not op.public and not op.billing]
+BILLING = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if op.billing]
 CUSTOMER_ONLY = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if op.customer_only]
 TE_ADMIN = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if op.te_admin]
 OBJECTS = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items() if op.object]
 PARTNER_ONLY = [pytest.param(name, op, id=name) for name, op in OPERATIONS.items()
-                if not op.public and not op.customer_token and not op.customer_only]
+                if not op.public and not op.customer_token and not op.customer_only and not op.billing]
 WITH_PERMS = [pytest.param(name, op, perm, id=f"{name}-{perm}") for name, op in OPERATIONS.items()
-              for perm in (USE_API, *op.perms) if not op.public]
+              for perm in (USE_API, *op.perms) if not op.public and not op.billing]
 
 
 @pytest.fixture
@@ -364,3 +398,15 @@ def test_a_partner_token_gets_403_on_customer_token_operations(world, name, op):
 def test_a_readonly_customer_token_cannot_act_as_the_customer(world, name, op):
     response = send(Client(), op, world, world.customer, world.customer_token("readonly"))
     assert response.status_code == 403 and response.json()["code"] == "readonly_token"
+
+
+@pytest.mark.parametrize("name, op", BILLING)
+def test_billing_operations_refuse_anonymous_callers_and_every_token(world, settings, name, op):
+    settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "BILLING_API_KEY": "billing-secret-key"}
+    assert send(Client(), op, world, world.customer, {}).status_code == 401
+    response = send(Client(), op, world, world.customer, world.token(world.admin))
+    assert response.status_code == 403 and response.json()["code"] == "billing_key_required"
+    response = send(Client(), op, world, world.customer, world.customer_token("te_admin"))
+    assert response.status_code == 403 and response.json()["code"] == "billing_key_required"
+    response = send(Client(), op, world, world.customer, {"HTTP_AUTHORIZATION": "Bearer billing-secret-key"})
+    assert response.status_code in (200, 201), response.content

@@ -10,7 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_MODULES = [
-    "customers.requests.services", "customers.funds.services", "customers.invitations.services", "customers.services",
+    "customers.requests.services", "customers.funds.services", "customers.controls.services",
+    "customers.controls.batches", "customers.invitations.services", "customers.services",
     "organization.services", "api.services", "webhooks.services",
 ]
 VIEW_FILES = sorted(
@@ -32,6 +33,7 @@ NOT_IN_API = {
     "organization.services.role_update": "roles are read-only in the API",
     "organization.services.role_delete": "roles are read-only in the API",
     "organization.services.settings_update": "organization settings stay in the portal",
+    "customers.controls.services.controls_settings_update": "organization settings stay in the portal",
     # Creating an API key from the API would let a token mint credentials outliving it.
     "api.services.api_key_create": "API keys are created in the portal",
     # A customer signing up has no token: it is the customer's own browser flow.

@@ -39,6 +39,8 @@ from django.utils import timezone
 
 from api import services as api_services
 from audit.models import OperationRecord
+from customers.controls import batches
+from customers.controls import services as controls_services
 from customers.funds import services as funds_services
 from customers.invitations import services as invitations
 from customers.models import Association, Voucher
@@ -156,6 +158,20 @@ class World:
             actor=self.admin, association=self.association(customer), amount=Decimal("5.00"),
         ))
 
+    def frozen(self, customer):
+        """A partner freeze of ``customer`` by the own administrator, to be lifted."""
+        return self._once(("frozen", customer.pk), lambda: controls_services.customer_freeze(
+            actor=self.admin, association=self.association(customer), reason="matrix",
+        ))
+
+    def batch(self, customer, *, cancelled: bool = False):
+        """A queued batch of the own administrator on ``customer`` (cancelled: to resume)."""
+        def make():
+            made = batches.batch_create(actor=self.admin, action="budget", customer_ids=[customer.pk],
+                                        amount=Decimal("10.00"))
+            return batches.batch_cancel(actor=self.admin, batch=made) if cancelled else made
+        return self._once(("batch", customer.pk, cancelled), make)
+
     def custom_role(self) -> Role:
         return self._once(("role",), lambda: Role.objects.create(partner=self.partner, name="Spare role"))
 
@@ -228,6 +244,15 @@ def request_reason(w, c):
     return {"consent": "on", "reason": "matrix"}
 
 
+def freeze_reason(w, c):
+    return {"reason": "matrix"}
+
+
+def unfreeze_reason(w, c):
+    w.frozen(c)
+    return {"reason": "matrix"}
+
+
 def invitation_token(w, c):
     return {"token": invitations.invitation_token(w.invitation())}
 
@@ -237,6 +262,8 @@ def public_link_token(w, c):
 
 
 VIEW = ("customers.view_customer",)
+FREEZE = ("customers.freeze_customers",)
+BUDGETS = ("customers.manage_budgets",)
 MEMBERS = ("organization.manage_members",)
 ROLES = ("organization.manage_roles",)
 INVITE = ("customers.invite_customers",)
@@ -285,6 +312,32 @@ MATRIX: dict[str, Entry] = {
         records=("voucher.issued",),
     ),
     "customers:voucher_list": Entry(PORTAL, VIEW, scope=LIST, lists=World.voucher),
+    "customers:controls_freeze": Entry(PORTAL, FREEZE, kwargs=customer_pk, scope=OBJECT),
+    "customers:controls_freeze_submit": Entry(
+        PORTAL, FREEZE, POST, kwargs=customer_pk, body=freeze_reason, scope=OBJECT, records=("customer.frozen",),
+    ),
+    "customers:controls_unfreeze": Entry(PORTAL, FREEZE, kwargs=customer_pk, scope=OBJECT),
+    "customers:controls_unfreeze_submit": Entry(
+        PORTAL, FREEZE, POST, kwargs=customer_pk, body=unfreeze_reason, scope=OBJECT,
+        records=("customer.unfrozen",),
+    ),
+    "customers:controls_budget": Entry(PORTAL, BUDGETS, kwargs=customer_pk, scope=OBJECT),
+    "customers:controls_budget_submit": Entry(
+        PORTAL, BUDGETS, POST, kwargs=customer_pk, body=lambda w, c: {"amount": "100.00", "reason": "matrix"},
+        scope=OBJECT, records=("customer.budget_set",),
+    ),
+    "customers:batch": Entry(
+        PORTAL, (*VIEW, *FREEZE), POST, records=("customer.frozen",),
+        body=lambda w, c: {"action": "freeze", "customers": [c.pk], "reason": "matrix", "step": "apply"},
+    ),
+    "customers:batch_detail": Entry(PORTAL, VIEW, kwargs=lambda w, c: {"pk": w.batch(c).pk}),
+    "customers:batch_csv": Entry(PORTAL, VIEW, kwargs=lambda w, c: {"pk": w.batch(c).pk}),
+    "customers:batch_cancel": Entry(PORTAL, VIEW, POST, kwargs=lambda w, c: {"pk": w.batch(c).pk}),
+    "customers:batch_resume": Entry(PORTAL, VIEW, POST, kwargs=lambda w, c: {"pk": w.batch(c, cancelled=True).pk}),
+    "customers:controls_settings": Entry(
+        PORTAL, ("organization.manage_settings",), GET_POST, records=("organization.controls_updated",),
+        body=lambda w, c: {"start_frozen_until_budget": "on"},
+    ),
     "customers:voucher_recover": Entry(
         PORTAL, ("customers.issue_vouchers",), POST, kwargs=lambda w, c: {"pk": w.voucher(c).pk}, scope=OBJECT,
         records=("voucher.recovered",),

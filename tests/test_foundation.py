@@ -76,7 +76,7 @@ def test_the_builtin_roles_exist_with_their_permissions(db):
 
     held = Role.objects.get(builtin="system_admin").permissions.values_list("content_type__app_label", "codename")
     assert sorted(f"{app}.{codename}" for app, codename in held) == sorted(ALL_PORTAL_PERMISSIONS)
-    assert len(ALL_PORTAL_PERMISSIONS) == 16  # the 15 of issue 6 and manage webhooks (issue 19)
+    assert len(ALL_PORTAL_PERMISSIONS) == 18  # the 15 of issue 6, manage webhooks (19), freeze and budgets (20)
 
 
 def test_every_response_carries_a_request_id(client, db):

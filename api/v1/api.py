@@ -80,9 +80,9 @@ problems.install(api, pattern_messages)
 
 
 def _register_routers() -> None:
-    from api.v1 import customers, funds, invitations, me, records, requests, tokens, webhooks
+    from api.v1 import controls, customers, funds, invitations, me, records, requests, tokens, webhooks
 
-    for module in (tokens, customers, requests, funds, invitations, me, records, webhooks):
+    for module in (tokens, customers, requests, funds, controls, invitations, me, records, webhooks):
         api.add_router("", module.router)
 
 

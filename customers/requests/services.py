@@ -498,6 +498,10 @@ def _switch(*, actor, association: Association, association_request: Association
         before=before,
         after=after,
     )
+    if association.type == Type.RESELLER:
+        from customers.controls.services import reseller_customer_started
+
+        reseller_customer_started(association=association)
 
 
 def _close_others(association: Association, completed: AssociationRequest, *, now: datetime | None = None) -> None:

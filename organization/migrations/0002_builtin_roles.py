@@ -33,7 +33,11 @@ def create_builtin_roles(apps, schema_editor):
             app_label, codename = split(perm)
             if app_label not in APPS:
                 continue  # a later app's permission: its own migration grants it (webhooks 0002)
-            perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            # A permission added later to one of these apps does not exist yet either: the
+            # migration adding it grants it (customers 0012 for the reseller controls').
+            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is not None:
+                perms.append(permission)
         role.permissions.set(perms)
 
 

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from customers.controls import services as controls
 from customers.funds import services as funds
 from customers.models import Association, Customer
 from customers.requests import services as association_requests
@@ -187,4 +188,34 @@ class Command(BaseCommand):
                                                                     reason="Moving to another partner.")
         association_requests.request_reject(actor=admin, association_request=rejected,
                                             reason="Your contract runs until the end of the year.")
+        self.seed_controls(operator=operator, admin=admin, dist_admin=members[(DIST, "admin")], res_a=res_a, sp=sp,
+                           demo=demo)
         return True
+
+    def seed_controls(self, *, operator, admin, dist_admin, res_a, sp, demo) -> None:
+        """Reseller controls (issue 20): vendor-frozen and partner-frozen customers, budgets
+        below, near and over their limit (the one over frozen by the system, as the partner
+        chose), and one reseller with its distributor's grant to freeze (Frozen Peak has none)."""
+        Customer.objects.filter(frozen=True, frozen_source="").update(
+            frozen_source="vendor", frozen_reason="Compliance review by the vendor", frozen_by_name=str(operator),
+            frozen_at=timezone.now(),
+        )
+        controls.controls_settings_update(actor=dist_admin, start_frozen_until_budget=False,
+                                          freeze_on_exhaustion=False, granted_resellers=[res_a])
+        controls.controls_settings_update(actor=admin, start_frozen_until_budget=False, freeze_on_exhaustion=True)
+        plain = list(
+            Association.objects.filter(partner=sp, type=Association.Type.RESELLER, customer__frozen=False,
+                                       customer__account_name__contains="-plain-")
+            .select_related("partner", "customer__user").order_by("-pk")[:4]
+        )
+        demo_association = Association.objects.select_related("partner", "customer__user").get(
+            customer=demo, status="active")
+        for association, budget, spent in (
+            (demo_association, "2000.00", "1700.00"),  # near: 85 %
+            (plain[0], "1000.00", "250.00"),  # below
+            (plain[1], "500.00", "520.00"),  # over: frozen by the system
+        ):
+            controls.customer_budget_set(actor=admin, association=association, amount=Decimal(budget),
+                                         reason="Demo budget")
+            controls.customer_usage_post(actor=operator, customer=association.customer, amount=Decimal(spent))
+        controls.customer_freeze(actor=admin, association=plain[2], reason="Awaiting the signed contract renewal.")

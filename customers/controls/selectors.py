@@ -1,0 +1,127 @@
+"""Reads of the reseller controls, scoped to the acting member: the associations a partner may
+control (its own customers and, for a distributor, its resellers' customers), a customer's
+freeze and budget as a page shows them, and the budget history."""
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404
+
+from customers.controls import services as controls
+from customers.controls.services import (
+    FREEZE_PERMISSION,
+    freeze_granted,
+    month_to_date,
+    unfreeze_refusal,
+    used_percent,
+)
+from customers.forms import CustomerFilterForm
+from customers.models import Association, Batch, BudgetChange, Customer, PartnerControls
+from customers.selectors import customer_list_managers, customer_list_rows, manager_scope
+from organization.models import Partner
+
+
+def controllable_association(user, customer_pk) -> Association:
+    """The active association of a customer of the member's partner or of one of its
+    resellers (a distributor's), narrowed for customer managers. 404 for anything else."""
+    partner = user.partner
+    qs = Association.objects.filter(status=Association.Status.ACTIVE).select_related(
+        "customer", "customer__user", "partner", "partner__distributor"
+    )
+    own = qs.filter(partner=partner)
+    if partner.is_distributor:
+        own = own | qs.filter(partner__distributor=partner)
+    scope = manager_scope(user)
+    if scope is not None:
+        own = own.filter(customer__manager_id__in=scope)
+    return get_object_or_404(own, customer_id=customer_pk)
+
+
+def lacks_grant(user, association: Association) -> bool:
+    """A reseller's member acting on its own customer while its distributor has not granted
+    the right: refused outright (403), not explained as a rule of this customer."""
+    return association.partner_id == user.partner_id and not freeze_granted(user.partner)
+
+
+@dataclass(frozen=True)
+class ControlsSummary:
+    """What the customer page and the Account Center show of the controls."""
+
+    frozen: bool
+    source: str
+    by_vendor: bool
+    by_name: str
+    by_partner: str
+    at: object
+    reason: str
+    budget: Decimal | None
+    spend: Decimal
+    percent: int | None
+    may_unfreeze: bool
+
+
+def controls_summary(customer: Customer, *, user=None, association: Association | None = None) -> ControlsSummary:
+    may_unfreeze = False
+    if user is not None and association is not None and user.has_perm(FREEZE_PERMISSION) and customer.frozen:
+        may_unfreeze = unfreeze_refusal(partner=user.partner, association=association) is None
+    by_partner = ""
+    if customer.frozen_by_partner_id:
+        by_partner = Partner.objects.filter(pk=customer.frozen_by_partner_id).values_list("name", flat=True).first()
+    return ControlsSummary(
+        frozen=customer.frozen,
+        source=customer.frozen_source,
+        by_vendor=customer.frozen_by_vendor,
+        by_name=customer.frozen_by_name,
+        by_partner=by_partner or "",
+        at=customer.frozen_at,
+        reason=customer.frozen_reason,
+        budget=customer.monthly_budget,
+        spend=month_to_date(customer),
+        percent=used_percent(customer),
+        may_unfreeze=may_unfreeze,
+    )
+
+
+def budget_history(customer: Customer, *, partner: Partner, limit: int = 20) -> list[BudgetChange]:
+    """The partner's own budget changes of the customer, newest first."""
+    return list(BudgetChange.objects.filter(customer=customer, partner=partner).order_by("-id")[:limit])
+
+
+def resellers_with_grants(distributor: Partner) -> list[tuple[Partner, bool]]:
+    """The distributor's resellers, each with whether it may freeze its own customers."""
+    resellers = list(Partner.objects.filter(distributor=distributor).order_by("name"))
+    granted = set(
+        PartnerControls.objects.filter(partner__in=resellers, freeze_granted=True).values_list("partner_id", flat=True)
+    )
+    return [(reseller, reseller.pk in granted) for reseller in resellers]
+
+
+def customer_controls_context(user, customer: Customer, association: Association | None) -> dict:
+    """The customer page's part of the controls: the summary, and whether the member's partner
+    may freeze or unfreeze this customer at all."""
+    if association is None:
+        return {"controls_summary": controls_summary(customer), "controls_may_act": False}
+    may_act = controls.control_refusal(partner=user.partner, association=association) is None
+    return {
+        "controls_summary": controls_summary(customer, user=user, association=association),
+        "controls_may_act": may_act,
+        "controls_vendor_note": customer.frozen_by_vendor,
+    }
+
+
+def batch_for_member(user, pk) -> Batch:
+    """A batch of the member's partner (another partner's is a 404)."""
+    return get_object_or_404(Batch.objects.select_related("created_by", "manager"), pk=pk, partner=user.partner)
+
+
+def matching_customer_ids(user, query: QueryDict, *, limit: int) -> list[int]:
+    """The customers of every row the customer list shows for ``query`` (its query string: tab
+    and filters), up to ``limit``, in the list's order."""
+    from customers.views import list_filters
+
+    tab = "resellers" if query.get("tab") == "resellers" and user.partner.is_distributor else "mine"
+    data = query.copy()
+    data.pop("cursor", None)
+    form = CustomerFilterForm(data or None, managers=customer_list_managers(user))
+    rows, ordering = customer_list_rows(user, tab=tab, filters=list_filters(form))
+    return list(rows.order_by(*ordering).values_list("customer_id", flat=True)[:limit])

@@ -1,0 +1,304 @@
+"""Reseller controls in the partner portal: freeze, unfreeze and the monthly budget of a
+customer (a form page and its POST each), the partner's control settings and a distributor's
+grants to its resellers."""
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from customers.controls import batches
+from customers.controls import services as controls
+from customers.controls.export import batch_csv_response
+from customers.controls.forms import BatchForm, BudgetForm, ControlsSettingsForm, FreezeForm
+from customers.controls.selectors import (
+    batch_for_member,
+    budget_history,
+    controllable_association,
+    controls_summary,
+    lacks_grant,
+    matching_customer_ids,
+    resellers_with_grants,
+)
+from customers.models import Batch
+from customers.selectors import customer_list_managers
+from organization.models import User
+from organization.protection import operation_protected
+from partnercenter.access import member_permission_required
+from partnercenter.actions import form_action
+from partnercenter.money import format_amount
+
+FREEZE = "customers.freeze_customers"
+BUDGETS = "customers.manage_budgets"
+SETTINGS = "organization.manage_settings"
+# The result page lists this many rows; the CSV has them all.
+RESULT_ROWS_SHOWN = 500
+
+
+def _customer_url(customer) -> str:
+    return reverse("customers:detail", args=[customer.pk]) + "#controls"
+
+
+def _association(request, pk):
+    association = controllable_association(request.user, pk)
+    if lacks_grant(request.user, association):
+        raise PermissionDenied(
+            _("Your distributor has not granted you the right to freeze and unfreeze your customers.")
+        )
+    return association
+
+
+def _freeze_page(request, association, form, *, action: str):
+    user = request.user
+    if action == "freeze":
+        title, refusal = _("Freeze account"), controls.freeze_refusal(partner=user.partner, association=association)
+    else:
+        title, refusal = _("Unfreeze account"), controls.unfreeze_refusal(partner=user.partner, association=association)
+    return render(
+        request,
+        "customers/controls/action_form.html",
+        {
+            "title": title,
+            "association": association,
+            "customer": association.customer,
+            "summary": controls_summary(association.customer),
+            "form": form,
+            "refusal": refusal,
+            "submit_url": reverse(f"customers:controls_{action}_submit", args=[association.customer_id]),
+            "submit_label": title,
+        },
+    )
+
+
+def _freeze_submit(request, pk, *, action: str):
+    association = _association(request, pk)
+    form = FreezeForm(request.POST)
+    service = controls.customer_freeze if action == "freeze" else controls.customer_unfreeze
+    if action == "freeze":
+        message = _("The account of %(customer)s is frozen.")
+    else:
+        message = _("The account of %(customer)s is unfrozen.")
+    return form_action(
+        request,
+        form,
+        act=lambda data: service(actor=request.user, association=association, reason=data["reason"]),
+        success=message % {"customer": association.customer.name},
+        done=lambda customer: redirect(_customer_url(customer)),
+        page=lambda: _freeze_page(request, association, form, action=action),
+    )
+
+
+@require_GET
+@member_permission_required(FREEZE)
+def freeze_form(request, pk):
+    return _freeze_page(request, _association(request, pk), FreezeForm(), action="freeze")
+
+
+@require_POST
+@member_permission_required(FREEZE)
+@operation_protected
+def freeze(request, pk):
+    return _freeze_submit(request, pk, action="freeze")
+
+
+@require_GET
+@member_permission_required(FREEZE)
+def unfreeze_form(request, pk):
+    return _freeze_page(request, _association(request, pk), FreezeForm(), action="unfreeze")
+
+
+@require_POST
+@member_permission_required(FREEZE)
+@operation_protected
+def unfreeze(request, pk):
+    return _freeze_submit(request, pk, action="unfreeze")
+
+
+def _budget_association(request, pk):
+    association = controllable_association(request.user, pk)
+    if association.partner_id != request.user.partner_id:
+        raise Http404  # a reseller's customer: its budget is the reseller's
+    return association
+
+
+def _may_unfreeze(request, association) -> bool:
+    return bool(
+        request.user.has_perm(FREEZE)
+        and association.customer.frozen
+        and controls.unfreeze_refusal(partner=request.user.partner, association=association) is None
+    )
+
+
+def _budget_page(request, association, form):
+    customer = association.customer
+    return render(
+        request,
+        "customers/controls/budget_form.html",
+        {
+            "title": _("Set monthly budget"),
+            "association": association,
+            "customer": customer,
+            "summary": controls_summary(customer),
+            "history": budget_history(customer, partner=request.user.partner),
+            "form": form,
+            "refusal": controls.budget_refusal(partner=request.user.partner, association=association),
+            "submit_url": reverse("customers:controls_budget_submit", args=[customer.pk]),
+            "submit_label": _("Set monthly budget"),
+        },
+    )
+
+
+@require_GET
+@member_permission_required(BUDGETS)
+def budget_form(request, pk):
+    association = _budget_association(request, pk)
+    may_unfreeze = _may_unfreeze(request, association)
+    initial = {"amount": association.customer.monthly_budget, "unfreeze": may_unfreeze}
+    return _budget_page(request, association, BudgetForm(initial=initial, may_unfreeze=may_unfreeze))
+
+
+@require_POST
+@member_permission_required(BUDGETS)
+def budget(request, pk):
+    association = _budget_association(request, pk)
+    form = BudgetForm(request.POST, may_unfreeze=_may_unfreeze(request, association))
+    return form_action(
+        request,
+        form,
+        act=lambda data: controls.customer_budget_set(
+            actor=request.user, association=association, amount=data["amount"], reason=data["reason"],
+            unfreeze=data.get("unfreeze", False),
+        ),
+        success=lambda customer: _("The monthly budget of %(customer)s is now %(amount)s.")
+        % {"customer": customer.name, "amount": format_amount(customer.monthly_budget)},
+        done=lambda customer: redirect(_customer_url(customer)),
+        page=lambda: _budget_page(request, association, form),
+    )
+
+
+@member_permission_required(SETTINGS)
+@operation_protected
+def controls_settings(request):
+    partner = request.user.partner
+    current = controls.controls_of(partner)
+    initial = {"start_frozen_until_budget": current.start_frozen_until_budget,
+               "freeze_on_exhaustion": current.freeze_on_exhaustion,
+               "granted_resellers": [r for r, granted in resellers_with_grants(partner) if granted]}
+    form = ControlsSettingsForm(request.POST or None, initial=initial, partner=partner)
+
+    def page():
+        return render(request, "customers/controls/settings.html", {"form": form})
+
+    if request.method != "POST":
+        return page()
+    return form_action(
+        request,
+        form,
+        act=lambda data: controls.controls_settings_update(
+            actor=request.user, start_frozen_until_budget=data["start_frozen_until_budget"],
+            freeze_on_exhaustion=data["freeze_on_exhaustion"], granted_resellers=data.get("granted_resellers"),
+        ),
+        success=_("The reseller controls settings are saved."),
+        done=lambda _row: redirect("customers:controls_settings"),
+        page=page,
+    )
+
+
+# Batches ------------------------------------------------------------------------------------------
+
+
+def _batch_selection(request, form) -> list[int]:
+    data = form.cleaned_data
+    if not data.get("all_matching"):
+        return list(dict.fromkeys(data.get("customers") or []))
+    return matching_customer_ids(request.user, QueryDict(data.get("query") or ""), limit=batches.max_rows() + 1)
+
+
+def _batch_params(request, form) -> dict:
+    data = form.cleaned_data
+    manager = None
+    if data.get("action") == Batch.Action.MANAGER and data.get("manager"):
+        manager = User.objects.filter(pk=data["manager"], partner=request.user.partner).first()
+    return {"action": data["action"], "reason": data.get("reason") or "", "amount": data.get("amount"),
+            "manager": manager}
+
+
+@require_POST
+@member_permission_required("customers.view_customer")
+@operation_protected
+def batch(request):
+    """The batch page: the action's values, then a preview of what will change, then apply."""
+    user = request.user
+    action = request.POST.get("action")
+    if action in batches.PERMISSIONS and not user.has_perm(batches.PERMISSIONS[action]):
+        raise PermissionDenied
+    form = BatchForm(request.POST, managers=customer_list_managers(user))
+    preview = error = None
+    ids: list[int] = []
+    if form.is_valid():
+        ids = _batch_selection(request, form)
+        params = _batch_params(request, form)
+        step = request.POST.get("step")
+        try:
+            if step == "apply":
+                created = batches.batch_create(actor=user, customer_ids=ids, **params)
+                if created.total <= batches.INLINE_ROWS:
+                    batches.batch_run(batch_id=created.pk)
+                return redirect("customers:batch_detail", pk=created.pk)
+            if step == "preview":
+                preview = batches.batch_preview(actor=user, customer_ids=ids, **params)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    return render(request, "customers/controls/batch.html", {
+        "form": form, "preview": preview, "error": error, "chosen": len(ids),
+        "action_label": Batch.Action(action).label if action in Batch.Action.values else "",
+        "needs_reason": action in (Batch.Action.FREEZE, Batch.Action.UNFREEZE),
+        "needs_amount": action == Batch.Action.BUDGET, "needs_manager": action == Batch.Action.MANAGER,
+    })
+
+
+@require_GET
+@member_permission_required("customers.view_customer")
+def batch_detail(request, pk):
+    found = batch_for_member(request.user, pk)
+    rows = list(found.rows.select_related("customer").order_by("id")[:RESULT_ROWS_SHOWN])
+    return render(request, "customers/controls/batch_detail.html", {
+        "batch": found, "progress": batches.progress(found), "rows": rows, "shown": RESULT_ROWS_SHOWN,
+        "running": found.status in (Batch.Status.QUEUED, Batch.Status.RUNNING),
+        "can_resume": batches.can_resume(found),
+    })
+
+
+@require_GET
+@member_permission_required("customers.view_customer")
+def batch_csv(request, pk):
+    found = batch_for_member(request.user, pk)
+    return batch_csv_response(found)
+
+
+@require_POST
+@member_permission_required("customers.view_customer")
+def batch_cancel(request, pk):
+    found = batch_for_member(request.user, pk)
+    try:
+        batches.batch_cancel(actor=request.user, batch=found)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The batch is cancelled. Rows already changed stay changed."))
+    return redirect("customers:batch_detail", pk=found.pk)
+
+
+@require_POST
+@member_permission_required("customers.view_customer")
+def batch_resume(request, pk):
+    found = batch_for_member(request.user, pk)
+    try:
+        batches.batch_resume(actor=request.user, batch=found)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The batch goes on with the rows still pending."))
+    return redirect("customers:batch_detail", pk=found.pk)

@@ -1,0 +1,21 @@
+"""``{% unfreeze_url as url %}``: the Unfreeze page of the page's ``association`` when the
+signed-in member may lift its freeze, else "" (the account check's advice links to it)."""
+from django import template
+from django.urls import reverse
+
+from customers.controls.services import FREEZE_PERMISSION, freeze_granted, unfreeze_refusal
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def unfreeze_url(context) -> str:
+    request, association = context.get("request"), context.get("association")
+    user = getattr(request, "user", None)
+    if association is None or not getattr(user, "is_member", False) or not user.has_perm(FREEZE_PERMISSION):
+        return ""
+    if association.partner_id == user.partner_id and not freeze_granted(user.partner):
+        return ""
+    if unfreeze_refusal(partner=user.partner, association=association) is not None:
+        return ""
+    return reverse("customers:controls_unfreeze", args=[association.customer_id])

@@ -1,0 +1,86 @@
+"""A freeze and the customer's agreement to an unbind, at the same moment on one customer, on
+PostgreSQL with real threads (issue 20): they end in one consistent state with records to match.
+Either the freeze wins (the account is frozen, and the agreement is refused by the account
+check's ``customer.frozen`` under the lock) or the unbind wins (the association ends, and the
+freeze is refused because the customer is no longer associated)."""
+import pytest
+
+from audit.models import OperationRecord
+from customers.controls import services as controls
+from customers.models import Association, Customer
+from customers.requests import services as requests
+from partnercenter import factories as f
+from tests.test_requests_races import refused, run_at_once
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROUNDS = 5
+
+
+def count(event, customer) -> int:
+    return OperationRecord.objects.filter(event=event, customer=customer).count()
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_a_freeze_and_an_unbind_agreement_at_once_end_in_one_consistent_state(round_):
+    partner = f.PartnerFactory(account_name=f"race-freeze-{round_}")
+    member = f.MemberFactory(partner=partner, member_name="admin", roles=[])
+    customer = f.CustomerWithUserFactory(account_name=f"race-cust-{round_}")
+    association = f.AssociationFactory(partner=partner, customer=customer, type=Association.Type.RESELLER)
+    unbind = requests.request_submit(actor=member, association=association, kind="unbind", reason="race")
+
+    def freeze():
+        fresh = Association.objects.select_related("partner", "customer").get(pk=association.pk)
+        return controls.customer_freeze(actor=member, association=fresh, reason="race")
+
+    def agree():
+        return requests.request_confirm(actor=customer.user, association_request=unbind)
+
+    frozen_outcome, agreed_outcome = run_at_once(freeze, agree)
+    customer.refresh_from_db()
+    association.refresh_from_db()
+    assert refused(frozen_outcome) != refused(agreed_outcome), (frozen_outcome, agreed_outcome)
+    if refused(agreed_outcome):
+        assert customer.frozen and association.status == Association.Status.ACTIVE
+        assert count("customer.frozen", customer) == 1 and count("association.ended", customer) == 0
+    else:
+        assert not customer.frozen and association.status == Association.Status.ENDED
+        assert count("customer.frozen", customer) == 0 and count("association.ended", customer) == 1
+    assert Customer.objects.filter(pk=customer.pk, frozen=True).count() == int(customer.frozen)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_a_batch_freeze_and_an_unbind_agreement_at_once_agree_with_the_batch_row(round_):
+    from customers.controls import batches
+    from customers.models import BatchRow
+
+    partner = f.PartnerFactory(account_name=f"race-batch-{round_}")
+    member = f.MemberFactory(partner=partner, member_name="admin", roles=[], is_partner_admin=True)
+    customer = f.CustomerWithUserFactory(account_name=f"race-bcust-{round_}")
+    association = f.AssociationFactory(partner=partner, customer=customer, type=Association.Type.RESELLER)
+    unbind = requests.request_submit(actor=member, association=association, kind="unbind", reason="race")
+    # Rights are the batch's own check: give the member the freeze permission directly.
+    from django.contrib.auth.models import Permission
+
+    from organization.models import Role
+
+    role = Role.objects.create(partner=partner, name="Freezer")
+    role.permissions.set([Permission.objects.get(codename="freeze_customers")])
+    member.roles.set([role])
+    batch = batches.batch_create(actor=member, action="freeze", customer_ids=[customer.pk], reason="race")
+
+    _ran, agreed_outcome = run_at_once(
+        lambda: batches.batch_run(batch_id=batch.pk),
+        lambda: requests.request_confirm(actor=customer.user, association_request=unbind),
+    )
+    customer.refresh_from_db()
+    association.refresh_from_db()
+    row = BatchRow.objects.get(batch=batch)
+    if row.outcome == BatchRow.Outcome.CHANGED:
+        assert refused(agreed_outcome) and customer.frozen and association.status == Association.Status.ACTIVE
+        assert count("customer.frozen", customer) == 1 and count("association.ended", customer) == 0
+    else:
+        assert row.outcome == BatchRow.Outcome.REFUSED and row.message
+        assert not refused(agreed_outcome) and not customer.frozen
+        assert association.status == Association.Status.ENDED
+        assert count("customer.frozen", customer) == 0 and count("association.ended", customer) == 1
