@@ -617,7 +617,9 @@ def refusal(results: list[CheckResult]) -> ValidationError | None:
     errors = []
     for r in failed:
         error = ValidationError(f"{r.message} {r.advice}", code=r.code)
-        # Carried along for the API's problem document (who can act, when a cooldown clears).
+        # Carried along for the API's problem document (message and advice apart, in the words
+        # the check was run with; who can act, when a cooldown clears).
+        error.check_message, error.check_advice = r.message, r.advice
         error.who_acts, error.clears_at = r.who_acts, r.available_on
         errors.append(error)
     return ValidationError(errors)

@@ -171,7 +171,8 @@ def request_submit_dissociation(*, actor: User, association: Association, reason
         _require_customer_side(actor, association)
         _require_active(association)
         now = timezone.now()
-        _refuse(run_checks(association=association, action=Action.DISSOCIATION, now=now))
+        # Only the customer asks: refused in the customer's words (as the Account Center lists them).
+        _refuse(run_checks(association=association, action=Action.DISSOCIATION, now=now, to_customer=True))
         association_request = _create(
             actor=actor, association=association, kind=Kind.DISSOCIATION, target_type="", reason=reason, now=now
         )
@@ -208,8 +209,10 @@ def request_confirm(*, actor: User, association_request: AssociationRequest, rea
         now = timezone.now()
         ensure_open(association_request, now=now)
         _require_active(association)
+        # Only the customer confirms: refused in the customer's words.
         results = run_checks(
-            association=association, action=association_request.kind, handling=association_request, now=now
+            association=association, action=association_request.kind, handling=association_request, now=now,
+            to_customer=True,
         )
         _refuse(results)
         _close(association_request, Status.CONFIRMED, actor=actor, response=reason.strip(), now=now)
