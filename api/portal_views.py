@@ -9,15 +9,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from api import services
 from api.forms import ApiKeyForm
+from api.rows import key_rows_context
 from api.selectors import api_keys_for
 from partnercenter.access import member_permission_required
 
 
 def _render(request, form, *, new_key=None, status=200):
     keys = api_keys_for(request.user).order_by("-id")
-    return render(
-        request, "api/key_list.html", {"form": form, "keys": keys, "new_key": new_key}, status=status
-    )
+    context = {"form": form, "keys": keys, "new_key": new_key, "row_context": key_rows_context(request)}
+    return render(request, "api/key_list.html", context, status=status)
 
 
 @require_GET

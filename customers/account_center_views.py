@@ -8,17 +8,8 @@ from customers.funds.rows import funds_rows_context
 from customers.funds.selectors import account_center_vouchers
 from customers.home.selectors import account_summary
 from customers.models import Association, Customer
-from customers.requests.selectors import customer_request_overview
-from customers.requests.services import request_expire_due
+from customers.requests.services import account_center_settled
 from partnercenter.access import customer_required
-
-
-def _active_association(customer) -> Association | None:
-    return (
-        Association.objects.filter(customer=customer, status=Association.Status.ACTIVE)
-        .select_related("partner__distributor")
-        .first()
-    )
 
 
 def needs_top_up(customer: Customer, association: Association | None) -> bool:
@@ -36,14 +27,9 @@ def needs_top_up(customer: Customer, association: Association | None) -> bool:
 def my_partner(request):
     customer = request.user.customer
     now = timezone.now()
-    association = _active_association(customer)
-    overview = customer_request_overview(customer)
     # An overdue request is settled before the page shows it (a dissociation approved now
     # ends the association), so it never looks pending with its deadline passed.
-    if association is not None and overview.overdue(now) and request_expire_due(association=association, now=now):
-        association = _active_association(customer)
-        customer.refresh_from_db()
-        overview = customer_request_overview(customer)
+    association, overview = account_center_settled(customer, now)
     vouchers = account_center_vouchers(customer=customer, now=now)
     return render(
         request,

@@ -540,6 +540,8 @@ class CustomerFrozen(Check):
         "message": _("Your account is frozen."),
         "advice": _("Ask your partner to unfreeze it first."),
     }
+    # A vendor (operator) freeze is lifted by the vendor only: other advice (the same words for
+    # partner and customer), another actor.
     vendor_advice = _("The vendor froze it: contact the vendor to have it unfrozen.")
 
     def failing(self, ctx):
@@ -548,6 +550,11 @@ class CustomerFrozen(Check):
     def message_and_advice(self, ctx):
         message, advice = super().message_and_advice(ctx)
         return message, self.vendor_advice if ctx.customer.frozen_by_vendor else advice
+
+    def who_acts(self, ctx):
+        if ctx.action != Action.ACCEPT and ctx.customer.frozen_by_vendor:
+            return (VENDOR,)
+        return super().who_acts(ctx)
 
 
 @register
@@ -622,7 +629,9 @@ def refusal(results: list[CheckResult]) -> ValidationError | None:
     errors = []
     for r in failed:
         error = ValidationError(f"{r.message} {r.advice}", code=r.code)
-        # Carried along for the API's problem document (who can act, when a cooldown clears).
+        # Carried along for the API's problem document (message and advice apart, in the words
+        # the check was run with; who can act, when a cooldown clears).
+        error.check_message, error.check_advice = r.message, r.advice
         error.who_acts, error.clears_at = r.who_acts, r.available_on
         errors.append(error)
     return ValidationError(errors)

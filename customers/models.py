@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -569,6 +570,11 @@ class Invitation(models.Model):
             models.Index(fields=["partner", "-sent_at"], name="invitation_partner_sent"),
             # The partner home: invitations about to expire.
             models.Index(fields=["partner", "status", "expires_at"], name="invitation_partner_expiry"),
+            # The Account Center home: the open invitations to the customer's e-mail, any
+            # partner's (``open_invitations_for_customer``, ``email__iexact``: UPPER(email)).
+            models.Index(
+                Upper("email"), F("sent_at").desc(), name="invitation_open_email", condition=Q(status="sent")
+            ),
         ]
 
     def __str__(self):

@@ -8,8 +8,7 @@ from customers.forms import CustomerFilterForm
 from customers.funds.rows import funds_rows_context
 from customers.funds.selectors import customer_funds_for_member
 from customers.models import Customer
-from customers.requests.selectors import association_request_overview
-from customers.requests.services import request_expire_due
+from customers.requests.services import customer_page_settled
 from customers.rows import customer_rows_context
 from customers.selectors import (
     CONTAINS_MIN_LENGTH,
@@ -17,7 +16,6 @@ from customers.selectors import (
     customer_list_listing,
     customer_list_managers,
     customer_list_rows,
-    customer_page_for_member,
     listed_association,
     search_by_prefix,
     shown_manager,
@@ -71,14 +69,9 @@ def customer_list(request):
 def customer_detail(request, pk):
     user = request.user
     now = timezone.now()
-    page = customer_page_for_member(user, pk, now=now)
+    # The overdue request of the current association is settled before the page shows it.
+    page, overview = customer_page_settled(user, pk, now)
     current = page.current
-    overview = association_request_overview(current) if current is not None else None
-    # Settle the overdue request of the current association before the page shows it.
-    if overview is not None and overview.overdue(now) and request_expire_due(association=current, now=now):
-        page = customer_page_for_member(user, pk, now=now)
-        current = page.current
-        overview = association_request_overview(current) if current is not None else None
     customer = page.customer
     own = current is not None and current.partner_id == user.partner_id
     # History of other partners is not this partner's business: show only its own rows.

@@ -89,8 +89,8 @@ class TestRequests:
 
     def test_a_failing_check_is_409_with_every_failed_check_and_its_advice(self, client, token, customer):
         customer.arrears = Decimal("5.00")
-        customer.frozen = True
-        customer.save(update_fields=["arrears", "frozen"])
+        customer.frozen, customer.frozen_source = True, "partner"  # a partner freeze: the partner lifts it
+        customer.save(update_fields=["arrears", "frozen", "frozen_source"])
         response = post_json(client, f"{V1}/customers/{customer.pk}/requests",
                              {"kind": "unbind", "consent": True, "reason": "x"}, **bearer(token))
         assert response.status_code == 409
@@ -248,6 +248,41 @@ class TestCustomerToken:
                                              requested_by=f.MemberFactory(partner=other_partner))
         response = post_json(client, f"{V1}/me/requests/{switch.pk}/reject", {"reason": "Staying"}, **bearer(te_admin))
         assert response.status_code == 200 and response.json()["status"] == "rejected"
+
+    def test_a_refused_agreement_is_worded_for_the_customer_as_in_the_account_center(
+        self, client, te_admin, customer, other_partner
+    ):
+        customer.arrears = Decimal("5.00")
+        customer.frozen, customer.frozen_source = True, "partner"  # a partner freeze: the partner lifts it
+        customer.save(update_fields=["arrears", "frozen", "frozen_source"])
+        switch = f.AssociationRequestFactory(association=customer.associations.get(), kind="switch",
+                                             requested_by=f.MemberFactory(partner=other_partner))
+        response = post_json(client, f"{V1}/me/requests/{switch.pk}/agree", {"consent": True}, **bearer(te_admin))
+        assert response.status_code == 409 and code_of(response) == "checks_failed"
+        by_code = {c["code"]: c for c in response.json()["checks"]}
+        assert by_code["customer.frozen"]["message"] == "Your account is frozen."
+        assert by_code["customer.frozen"]["advice"] == "Ask your partner to unfreeze it first."
+        assert by_code["arrears"]["message"] == "Your account is in arrears (5.00)."
+        assert by_code["arrears"]["advice"] == "Ask your partner to allocate funds to clear the arrears."
+        assert by_code["arrears"]["who_acts"] == ["partner"]
+        assert "The customer" not in response.content.decode()
+        switch.refresh_from_db()
+        assert switch.status == "pending"
+
+    def test_a_refused_dissociation_is_worded_for_the_customer_in_their_language(self, client, te_admin, customer):
+        from django.utils import translation
+
+        customer.frozen, customer.frozen_source = True, "partner"
+        customer.save(update_fields=["frozen", "frozen_source"])
+        response = post_json(client, f"{V1}/me/dissociation", {"reason": "Leaving"}, **bearer(te_admin),
+                             HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert response.status_code == 409 and code_of(response) == "customer.frozen"
+        (check,) = response.json()["checks"]
+        with translation.override("zh-hans"):
+            assert check["message"] == translation.gettext("Your account is frozen.") != "Your account is frozen."
+            assert check["advice"] == translation.gettext("Ask your partner to unfreeze it first.")
+            assert translation.gettext("The customer account is frozen.") not in response.content.decode()
+        assert not AssociationRequest.objects.filter(kind="dissociation").exists()
 
     def test_it_asks_for_a_dissociation_as_the_customer_and_cancels_it(self, client, te_admin):
         asked = post_json(client, f"{V1}/me/dissociation", {"reason": "Leaving"}, **bearer(te_admin))

@@ -526,6 +526,14 @@ class TestWhoActs:
             result = _result(association, U, "arrears")
             assert not result.passed and result.who_acts == (actor,)
 
+    def test_a_frozen_account_is_lifted_by_whoever_froze_it(self, make_association):
+        for source, actor, advice in (("partner", "partner", "The partner must unfreeze it first."),
+                                      ("vendor", "vendor", "The vendor froze it: contact the vendor")):
+            association = make_association(RES)
+            _customer_fact(frozen=True, frozen_source=source)(association)
+            result = _result(association, U, "customer.frozen")
+            assert not result.passed and result.who_acts == (actor,) and result.advice.startswith(advice)
+
     def test_a_passed_check_names_nobody(self, make_association):
         assert _result(make_association(REF), U, "arrears").who_acts == ()
 

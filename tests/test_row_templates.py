@@ -55,6 +55,7 @@ def _lists_with_typed_text(partner, admin_member):
 
     from django.utils import timezone
 
+    from api import services as api
     from customers.funds import services as funds
     from organization.models import Role
 
@@ -64,6 +65,7 @@ def _lists_with_typed_text(partner, admin_member):
     f.ProjectRegistrationFactory(partner=partner, customer=customer, name=TYPED)
     Role.objects.create(partner=partner, name=TYPED)
     f.MemberFactory(partner=partner, member_name="typed", display_name=TYPED)
+    api.api_key_create(actor=admin_member, name=TYPED)
     type(partner).objects.filter(pk=partner.pk).update(voucher_quota=Decimal("100"))
     funds.voucher_issue(
         actor=admin_member, association=association, amount=Decimal("10"),
@@ -75,7 +77,7 @@ def _lists_with_typed_text(partner, admin_member):
 @pytest.mark.parametrize(
     "url",
     ["/customers/invitations/", "/customers/leads/projects/", "/organization/", "/organization/roles/",
-     "/customers/vouchers/", "customer"],
+     "/customers/vouchers/", "/api-keys/", "customer"],
 )
 def test_every_row_template_escapes_typed_text_as_django_does(partner, admin_member, as_user, url):
     customer = _lists_with_typed_text(partner, admin_member)

@@ -116,37 +116,22 @@ def from_pydantic(errors: list[dict], pattern_messages: dict[str, str]) -> ApiEr
 
 
 def from_django(error: DjangoValidationError) -> ApiError:
-    """A refused business rule: every failed check with its code, message and advice. One
+    """A refused business rule: every failed check with its code, message and advice (in the
+    words the service ran the check with: the customer's for what only a customer does). One
     coded error keeps its own code (``account_name_taken``); several are ``checks_failed``."""
-    from customers.checks import REGISTRY
-
-    messages = {check.code: str(check.message) for check in REGISTRY}
     checks = []
     for item in error.error_list if hasattr(error, "error_list") else [error]:
         text = " ".join(item.messages) if hasattr(item, "messages") else str(item)
         code = item.code or "refused"
         entry = {"code": code, "detail": text}
-        message = messages.get(code)
-        if message is not None:
-            try:
-                message = message % {"months": _months()}
-            except (KeyError, TypeError, ValueError):
-                pass
-            if text.startswith(message):
-                entry.update(message=message, advice=text[len(message):].strip())
         if hasattr(item, "who_acts"):  # a failed account check (customers.checks.refusal)
+            entry.update(message=item.check_message, advice=item.check_advice)
             entry["who_acts"] = list(item.who_acts)
             entry["clears_at"] = item.clears_at.isoformat() if item.clears_at else None
         checks.append(entry)
     code = checks[0]["code"] if len(checks) == 1 else "checks_failed"
     detail = " ".join(c["detail"] for c in checks)
     return ApiError(409, code, detail, checks=checks)
-
-
-def _months() -> int:
-    from customers.checks import cooldown_months
-
-    return cooldown_months()
 
 
 def install(api, pattern_messages) -> None:

@@ -171,7 +171,8 @@ def request_submit_dissociation(*, actor: User, association: Association, reason
         _require_customer_side(actor, association)
         _require_active(association)
         now = timezone.now()
-        _refuse(run_checks(association=association, action=Action.DISSOCIATION, now=now))
+        # Only the customer asks: refused in the customer's words (as the Account Center lists them).
+        _refuse(run_checks(association=association, action=Action.DISSOCIATION, now=now, to_customer=True))
         association_request = _create(
             actor=actor, association=association, kind=Kind.DISSOCIATION, target_type="", reason=reason, now=now
         )
@@ -208,8 +209,10 @@ def request_confirm(*, actor: User, association_request: AssociationRequest, rea
         now = timezone.now()
         ensure_open(association_request, now=now)
         _require_active(association)
+        # Only the customer confirms: refused in the customer's words.
         results = run_checks(
-            association=association, action=association_request.kind, handling=association_request, now=now
+            association=association, action=association_request.kind, handling=association_request, now=now,
+            to_customer=True,
         )
         _refuse(results)
         _close(association_request, Status.CONFIRMED, actor=actor, response=reason.strip(), now=now)
@@ -290,49 +293,99 @@ def request_expire_due(
 # Reads that settle first ---------------------------------------------------------------------
 # What a page or an API operation reads before showing or acting on a request: the overdue
 # request of the association is settled first (R7), and the object read again if it was,
-# since settling may have ended the association.
+# since settling may have ended the association. Every such read goes through _settled.
+
+
+def _settled(read, association_of, *, now: datetime | None = None, overdue=None):
+    """``read()``, and ``read()`` again after settling the overdue requests of
+    ``association_of(value)`` (None: nothing to settle) when there were any. ``overdue(value)``,
+    given when the value holds the pending requests already, says whether to look at all, so a
+    page without an overdue request spends no statement on settling. Returns the value and
+    whether anything was settled."""
+    value = read()
+    association = association_of(value)
+    if association is None or (overdue is not None and not overdue(value)):
+        return value, False
+    if request_expire_due(association=association, now=now):
+        return read(), True
+    return value, False
 
 
 def own_association_settled(user, customer_pk) -> Association:
     """The member's own active association with customer ``customer_pk`` (404 otherwise)."""
     from customers.selectors import own_association_for_member
 
-    association = own_association_for_member(user, customer_pk)
-    if request_expire_due(association=association):
-        association = own_association_for_member(user, customer_pk)
+    association, _settled_any = _settled(lambda: own_association_for_member(user, customer_pk), lambda a: a)
     return association
 
 
 def own_association_and_pending(user, customer_pk, now: datetime):
     """As :func:`own_association_settled`, with the association's pending requests
     (``pending_request_overview``) read once: an overdue one is settled only when the overview
-    shows one, so a page without overdue requests spends no statement on settling."""
+    shows one."""
     from customers.requests.selectors import pending_request_overview
     from customers.selectors import own_association_for_member
 
-    association = own_association_for_member(user, customer_pk)
-    pending = pending_request_overview(association)
-    if pending.overdue(now) and request_expire_due(association=association, now=now):
+    def read():
         association = own_association_for_member(user, customer_pk)
-        pending = pending_request_overview(association)
+        return association, pending_request_overview(association)
+
+    (association, pending), _settled_any = _settled(
+        read, lambda value: value[0], now=now, overdue=lambda value: value[1].overdue(now)
+    )
     return association, pending
+
+
+def customer_page_settled(user, customer_pk, now: datetime):
+    """The partner's customer page (``customers.selectors.customer_page_for_member``: 404
+    outside the member's scope) and its current association's ``association_request_overview``
+    (None without one), read once when no pending request is overdue."""
+    from customers.requests.selectors import association_request_overview
+    from customers.selectors import customer_page_for_member
+
+    def read():
+        page = customer_page_for_member(user, customer_pk, now=now)
+        return page, association_request_overview(page.current) if page.current is not None else None
+
+    (page, overview), _settled_any = _settled(
+        read, lambda value: value[0].current, now=now, overdue=lambda value: value[1].overdue(now)
+    )
+    return page, overview
+
+
+def account_center_settled(customer: Customer, now: datetime):
+    """The Account Center's view of ``customer``: its active association (or None) and its
+    ``customer_request_overview``, read once when no pending request is overdue. When one was
+    settled (a dissociation approved now ends the association and moves money), ``customer``
+    is read again too."""
+    from customers.requests.selectors import active_association_for_customer, customer_request_overview
+
+    def read():
+        return active_association_for_customer(customer), customer_request_overview(customer)
+
+    (association, overview), settled = _settled(
+        read, lambda value: value[0], now=now, overdue=lambda value: value[1].overdue(now)
+    )
+    if settled:
+        customer.refresh_from_db()
+    return association, overview
 
 
 def request_for_member_settled(user, request_pk) -> AssociationRequest:
     from customers.requests.selectors import request_for_member
 
-    association_request = request_for_member(user, request_pk)
-    if request_expire_due(association=association_request.association):
-        association_request = request_for_member(user, request_pk)
+    association_request, _settled_any = _settled(
+        lambda: request_for_member(user, request_pk), lambda r: r.association
+    )
     return association_request
 
 
 def request_for_customer_settled(customer: Customer, request_pk) -> AssociationRequest:
     from customers.requests.selectors import request_for_customer
 
-    association_request = request_for_customer(customer, request_pk)
-    if request_expire_due(association=association_request.association):
-        association_request = request_for_customer(customer, request_pk)
+    association_request, _settled_any = _settled(
+        lambda: request_for_customer(customer, request_pk), lambda r: r.association
+    )
     return association_request
 
 
@@ -340,9 +393,7 @@ def customer_association_settled(customer: Customer) -> Association | None:
     """The customer's active association, or None (settling may have just ended it)."""
     from customers.requests.selectors import active_association_for_customer
 
-    association = active_association_for_customer(customer)
-    if association is not None and request_expire_due(association=association):
-        association = active_association_for_customer(customer)
+    association, _settled_any = _settled(lambda: active_association_for_customer(customer), lambda a: a)
     return association
 
 
