@@ -25,7 +25,7 @@ from webhooks.models import Delivery, Endpoint
 logger = logging.getLogger(__name__)
 PURGE_BATCH = 5000
 # Deliveries one deliver_webhooks task claims and sends, and for how long at most it sends.
-BATCH = 50
+BATCH = 20
 BATCH_SECONDS = 10.0
 # A delivery due this soon is sent now (a retry task may start a moment early).
 CLAIM_AHEAD = timedelta(seconds=1)
@@ -207,11 +207,25 @@ def requeue_lost_deliveries(now=None) -> int:
                     | Q(status=Delivery.Status.QUEUED, due_at__lt=cutoff))
             .order_by("due_at")[:1000]
         )
-        rows = [row for row in rows if not _task_waiting(row)]
+        sending_waiting = _sending_waiting()
+        rows = [row for row in rows if not (row.status == Delivery.Status.QUEUED and sending_waiting)
+                and not _task_waiting(row)]
         for row in rows:
             Delivery.objects.filter(pk=row.pk).update(status=Delivery.Status.QUEUED, claimed_at=None, due_at=now)
             trigger(row)
     return len(rows)
+
+
+def _sending_waiting() -> bool:
+    """A ``deliver_webhooks`` task is waiting to run (database backend): it takes every due row,
+    a batch at a time (a full batch enqueues the next), so a queued row needs no task of its own."""
+    from django_tasks_db.models import DBTaskResult
+
+    from notifications.tasks import deliver_webhooks
+
+    if not in_database(deliver_webhooks):
+        return False
+    return DBTaskResult.objects.ready().filter(task_path=deliver_webhooks.module_path).exists()
 
 
 def _task_waiting(delivery: Delivery) -> bool:
