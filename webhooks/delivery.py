@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django_tasks_db.utils import exclusive_transaction
 from standardwebhooks.webhooks import Webhook
@@ -29,7 +29,6 @@ BATCH = 20
 BATCH_SECONDS = 10.0
 # A delivery due this soon is sent now (a retry task may start a moment early).
 CLAIM_AHEAD = timedelta(seconds=1)
-DELIVERED_FIELDS = ["status", "delivered_at", "claimed_at", "due_at", "status_code", "latency_ms", "last_error"]
 
 
 def signed_headers(secret: str, event_id: str, timestamp, body: str) -> dict[str, str]:
@@ -148,7 +147,11 @@ def _send(rows: list[Delivery], until: float | None = None) -> dict[int, str]:
                 Delivery.Status.DELIVERED, timezone.now(), None, None)
             row.status_code, row.latency_ms, row.last_error = outcome.status_code, outcome.latency_ms, ""
     if delivered:
-        Delivery.objects.bulk_update(delivered, DELIVERED_FIELDS)
+        # One statement; the values that differ by row as CASE over the rows having each value
+        # (cheaper to build than bulk_update's CASE per row and field, the hot spot under cProfile).
+        Delivery.objects.filter(pk__in=[row.pk for row in delivered]).update(
+            status=Delivery.Status.DELIVERED, claimed_at=None, due_at=None, last_error="",
+            **{name: _by_value(delivered, name) for name in ("delivered_at", "status_code", "latency_ms")})
     for row, outcome in sent:
         if not outcome.ok:
             results[row.pk] = _failed(row, outcome)
@@ -166,6 +169,15 @@ def _send(rows: list[Delivery], until: float | None = None) -> dict[int, str]:
             enqueue_with_change(deliver_webhooks)
         results.update((row.pk, "put back") for row in left)
     return results
+
+
+def _by_value(rows: list[Delivery], name: str) -> Case:
+    field = Delivery._meta.get_field(name)
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(getattr(row, name), []).append(row.pk)
+    return Case(*[When(pk__in=pks, then=Value(value, output_field=field)) for value, pks in groups.items()],
+                output_field=field)
 
 
 def _failed(delivery: Delivery, outcome: net.Outcome) -> str:
