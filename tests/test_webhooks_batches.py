@@ -112,3 +112,22 @@ def test_a_full_batch_leaves_a_task_for_the_rest_and_a_failure_keeps_its_backoff
     assert deliver_due(limit=10) == "nothing due"
     endpoint.refresh_from_db()
     assert endpoint.failing_since is not None
+
+
+@pytest.mark.django_db
+def test_a_batch_stops_sending_after_its_time_and_puts_the_rest_back_unattempted(
+        settings, monkeypatch, admin_member, partner, customer):
+    settings.TASKS = DATABASE_TASKS
+    monkeypatch.setattr("webhooks.delivery.BATCH_SECONDS", 0.2)
+    with Receiver(delay=0.3) as slow:
+        endpoint, _secret = services.endpoint_create(actor=admin_member, url=slow.url)
+        write_events(partner, customer, 4)
+        ready = DBTaskResult.objects.filter(status="READY", task_path__endswith="deliver_webhooks").count()
+        assert deliver_due(limit=10) == "1 delivered, 4 put back"
+        deliveries = Delivery.objects.filter(endpoint=endpoint)
+        assert deliveries.filter(status="delivered", attempts=1).count() == 1
+        assert set(deliveries.exclude(status="delivered").values_list("status", "attempts", "claimed_at")) == {
+            ("queued", 0, None)}
+        # A task is waiting for them.
+        assert DBTaskResult.objects.filter(status="READY", task_path__endswith="deliver_webhooks").count() == ready + 1
+        assert len(slow.ids()) == 1
