@@ -1,6 +1,7 @@
 """The portal's background tasks (Django's Tasks API; see notifications/queue.py for the rule
-they keep). ``deliver_webhook(delivery_id)`` sends one webhook delivery row written with its
-operation record (webhooks.fanout), claimed, retried and swept like ``send_email``."""
+they keep). ``deliver_webhooks()`` sends the due webhook delivery rows in batches (one such task
+per transaction that wrote records, webhooks.fanout); ``deliver_webhook(delivery_id)`` sends one
+named row (a retry, a redelivery, a test event, the sweep's), claimed like ``send_email``."""
 from notifications.queue import task
 
 
@@ -27,3 +28,11 @@ def deliver_webhook(delivery_id: int) -> str:
     from webhooks.delivery import deliver
 
     return deliver(delivery_id)
+
+
+@task()
+def deliver_webhooks() -> str:
+    """Send the due webhook deliveries, a batch at a time (webhooks.delivery.deliver_due)."""
+    from webhooks.delivery import deliver_due
+
+    return deliver_due()

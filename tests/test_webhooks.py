@@ -90,7 +90,33 @@ def test_a_committed_record_has_its_delivery_and_database_task(admin_member, par
     rec = association_created(partner, customer)
     delivery = Delivery.objects.get(record=rec, endpoint=endpoint)
     task = DBTaskResult.objects.get(pk=delivery.task_id)
-    assert task.args_kwargs["args"] == [delivery.pk] and task.task_path.endswith("deliver_webhook")
+    assert task.args_kwargs["args"] == [] and task.task_path.endswith("deliver_webhooks")
+    assert task.status == "READY"
+
+
+def test_a_transaction_enqueues_one_task_for_all_its_deliveries_and_a_rolled_back_savepoint_none(
+        admin_member, partner, customer, settings):
+    settings.TASKS = DATABASE_TASKS
+    from django_tasks_db.models import DBTaskResult
+
+    make_endpoint(admin_member, "http://127.0.0.1:9/a")
+    make_endpoint(admin_member, "http://127.0.0.1:9/b")
+    tasks = DBTaskResult.objects.count()
+    with transaction.atomic():
+        records = [record(event=Event.CUSTOMER_FACTS_UPDATED, partner=partner, customer=customer, after={"n": i})
+                   for i in range(5)]
+    deliveries = Delivery.objects.filter(record__in=records)
+    assert deliveries.count() == 10 and DBTaskResult.objects.count() == tasks + 1
+    assert deliveries.values("task_id").distinct().count() == 1
+    # A savepoint that rolls back takes its task with it: the next record enqueues its own.
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            record(event=Event.CUSTOMER_FACTS_UPDATED, partner=partner, customer=customer, after={"n": "gone"})
+            raise RuntimeError
+        kept = record(event=Event.CUSTOMER_FACTS_UPDATED, partner=partner, customer=customer, after={"n": "kept"})
+    task_ids = set(Delivery.objects.filter(record=kept).values_list("task_id", flat=True))
+    assert len(task_ids) == 1 and DBTaskResult.objects.filter(pk__in=task_ids, status="READY").count() == 1
+    assert DBTaskResult.objects.count() == tasks + 2
 
 
 def test_endpoints_get_only_the_events_they_want_and_other_partners_get_none(

@@ -21,6 +21,7 @@ from audit.services import record
 from notifications.queue import sweep
 from tests.webhook_receiver import Receiver, free_port
 from webhooks import services
+from webhooks.delivery import BATCH
 from webhooks.models import Delivery
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,7 +96,9 @@ def test_a_worker_killed_in_the_middle_of_1000_events_loses_none(settings, admin
         assert got_before < 1001, "killed in the middle"
         time.sleep(2.1)  # the killed worker's claim goes stale
         swept = sweep()
-        assert swept["lost_task_results"] <= 1 and swept["requeued_deliveries"] <= 1
+        # The task in flight, and the rows of its batch: the other queued rows wait for the
+        # deliver_webhooks task the batch had enqueued.
+        assert swept["lost_task_results"] <= 1 and swept["requeued_deliveries"] <= BATCH
         restarted = [start_worker(env, "--batch") for _ in range(2)]
         try:
             for worker in restarted:
@@ -110,7 +113,8 @@ def test_a_worker_killed_in_the_middle_of_1000_events_loses_none(settings, admin
             bodies.setdefault(request["headers"]["webhook-id"], set()).add(request["body"])
     assert set(ids) == expected  # every event at least once, nothing else
     assert all(len(b) == 1 for b in bodies.values())  # a repeat is the same event: same id, same body
-    assert len(ids) - len(expected) <= 1  # at most the one in flight when the worker was killed
+    # At most the batch in flight when the worker was killed (sent, its outcomes not yet written).
+    assert len(ids) - len(expected) <= BATCH
     assert set(Delivery.objects.filter(endpoint=endpoint).values_list("status", flat=True)) == {"delivered"}
 
 

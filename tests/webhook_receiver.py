@@ -24,6 +24,9 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The response goes out as two writes (headers, body): with Nagle's algorithm on, the
+            # second waits for the client's delayed ACK, 40 ms on Linux, as no real server does.
+            disable_nagle_algorithm = True
 
             def setup(self):
                 super().setup()

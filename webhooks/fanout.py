@@ -4,11 +4,15 @@ row and its task, in the record's own transaction.
 
 Event types are the record events of ``audit.events.Event`` under their own names
 (``association.created``, ``request.submitted``…), so an event a later issue adds to the
-catalogue is delivered with no change here. The body is the Standard Webhooks shape
+catalogue is delivered with no change here. A transaction asks for one ``deliver_webhooks`` task
+however many records it writes (``request_sending``): that task sends every due delivery, in
+batches (webhooks.delivery.deliver_due). The body is the Standard Webhooks shape
 ``{"id", "type", "timestamp", "data"}``; ``data`` is the record as API v1 represents it
 (``RecordDetailOut``: record id, event, time, customer, association, request, before, after)."""
 import json
 import uuid
+
+from django.db import transaction
 
 from audit.events import Event
 from notifications.queue import enqueue_with_change, in_database
@@ -57,17 +61,55 @@ def fan_out(record) -> list[Delivery]:
         return []
     event_id = new_event_id()
     body = body_of(event_id=event_id, event=record.event, timestamp=record.created_at, data=record_data(record))
-    deliveries = Delivery.objects.bulk_create([
+    task_id = request_sending()
+    return Delivery.objects.bulk_create([
         Delivery(endpoint=endpoint, event_id=event_id, event=record.event, record=record, body=body,
-                 created_at=record.created_at, due_at=record.created_at, retry_from=record.created_at)
+                 created_at=record.created_at, due_at=record.created_at, retry_from=record.created_at,
+                 task_id=task_id)
         for endpoint in endpoints
     ])
-    for delivery in deliveries:
-        trigger(delivery)
-    return deliveries
+
+
+class _SendingRequested:
+    """The ``deliver_webhooks`` task of one transaction (or savepoint), and its marker among the
+    connection's commit callbacks. Django drops a callback when the savepoint it was registered
+    in rolls back, which also removes the task row written there: so a marker still in the list
+    and not yet run means this transaction already holds its task."""
+
+    def __init__(self):
+        from notifications.tasks import deliver_webhooks
+
+        self.ran = False
+        self.task_id = ""
+
+        def remember(result):
+            if in_database(deliver_webhooks):
+                self.task_id = str(result.id)
+
+        enqueue_with_change(deliver_webhooks, on_enqueued=remember)
+
+    def __call__(self):
+        self.ran = True
+
+
+def request_sending() -> str:
+    """Have the due deliveries sent: enqueue one ``deliver_webhooks`` task with the current
+    transaction, unless this transaction (at this savepoint) already did. Returns the task's id
+    on the database backend (kept on the rows for the sweep), else ``""``."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        here = set(connection.savepoint_ids)
+        for savepoints, callback, _robust in reversed(connection.run_on_commit):
+            if isinstance(callback, _SendingRequested) and not callback.ran and savepoints == here:
+                return callback.task_id
+    requested = _SendingRequested()
+    if connection.in_atomic_block:
+        transaction.on_commit(requested)
+    return requested.task_id
 
 
 def trigger(delivery: Delivery, run_after=None) -> None:
+    """One task for one named delivery (a retry, a redelivery, a test event, the sweep's)."""
     from notifications.tasks import deliver_webhook
 
     def remember(result):

@@ -1,8 +1,9 @@
 """Webhook endpoints a partner registers, and one delivery row per event and endpoint.
 
 A delivery row is written in the transaction of the operation record it reports
-(``webhooks.services.fan_out``, called by ``audit.services.record``), with its task; the task
-only names the row and claims it (``queued`` → ``sending``), like ``OutgoingEmail``."""
+(``webhooks.fanout.fan_out``, called by ``audit.services.record``), with the transaction's
+``deliver_webhooks`` task, which claims due rows a batch at a time (``queued`` → ``sending``);
+a retry or redelivery is a task naming its row, claimed like ``OutgoingEmail``."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
