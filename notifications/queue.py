@@ -96,6 +96,7 @@ def fail_lost_task_results(now=None) -> int:
 
 def sweep(now=None) -> dict:
     """Recover lost work; safe to run at any time, anywhere, twice. Returns counts."""
+    from customers.controls.batches import resume_stale_batches
     from notifications.email import requeue_lost_emails
     from webhooks.delivery import purge_old_deliveries, requeue_lost_deliveries
 
@@ -104,8 +105,10 @@ def sweep(now=None) -> dict:
     emails = requeue_lost_emails(now)
     deliveries = requeue_lost_deliveries(now)
     purged = purge_old_deliveries(now)
-    if lost_results or emails or deliveries:
-        logger.warning("Sweep: %s lost task result(s) marked failed, %s e-mail(s) and %s webhook delivery(ies) "
-                       "queued again", lost_results, emails, deliveries)
+    # A batch whose worker was lost mid-run is queued again; it goes on with its pending rows.
+    resumed = resume_stale_batches()
+    if lost_results or emails or deliveries or resumed:
+        logger.warning("Sweep: %s lost task result(s) marked failed, %s e-mail(s), %s webhook delivery(ies) "
+                       "and %s batch(es) queued again", lost_results, emails, deliveries, resumed)
     return {"lost_task_results": lost_results, "requeued_emails": emails, "requeued_deliveries": deliveries,
-            "purged_deliveries": purged}
+            "purged_deliveries": purged, "resumed_batches": resumed}

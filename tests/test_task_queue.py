@@ -310,11 +310,13 @@ def test_the_sweep_queues_again_an_email_whose_worker_was_lost(database_tasks, r
     run_queue()
     assert mail.outbox == []  # nothing ready: the claimed task is never picked again by itself
 
-    assert sweep() == {"lost_task_results": 1, "requeued_emails": 1, "requeued_deliveries": 0, "purged_deliveries": 0}
+    assert sweep() == {"lost_task_results": 1, "requeued_emails": 1, "requeued_deliveries": 0, "purged_deliveries": 0,
+                       "resumed_batches": 0}
     lost = DBTaskResult.objects.get(worker_ids=["killed"])
     assert lost.status == TaskResultStatus.FAILED and lost.exception_class_path.endswith("WorkerLost")
     # A second sweep finds nothing.
-    assert sweep() == {"lost_task_results": 0, "requeued_emails": 0, "requeued_deliveries": 0, "purged_deliveries": 0}
+    assert sweep() == {"lost_task_results": 0, "requeued_emails": 0, "requeued_deliveries": 0, "purged_deliveries": 0,
+                       "resumed_batches": 0}
     run_queue()
     assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [email.message_id]
     email.refresh_from_db()
@@ -484,7 +486,8 @@ def test_a_worker_killed_while_sending_loses_nothing_after_a_restart(database_ta
     assert DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).count() == 1  # left claimed
 
     time.sleep(2.1)  # the claim goes stale
-    assert sweep() == {"lost_task_results": 1, "requeued_emails": 1, "requeued_deliveries": 0, "purged_deliveries": 0}
+    assert sweep() == {"lost_task_results": 1, "requeued_emails": 1, "requeued_deliveries": 0, "purged_deliveries": 0,
+                       "resumed_batches": 0}
     with Sink(port) as sink:
         restarted = start_worker(worker_env(port, PC_TASK_STALE_SECONDS="2"), "--batch")
         assert restarted.wait(timeout=120) == 0, restarted.stderr.read().decode()
@@ -533,3 +536,30 @@ def test_make_run_serves_the_portal_and_a_worker_and_ctrl_c_stops_both(database_
     assert "Hello from the worker" in output  # the console backend, in the worker's output
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass
+
+
+def test_the_sweep_resumes_a_batch_whose_worker_was_lost_and_no_row_applies_twice(
+    database_tasks, run_queue, admin_member, partner
+):
+    from audit.models import OperationRecord
+    from customers.controls import batches
+    from customers.models import Batch
+    from partnercenter import factories as f
+
+    customers = []
+    for i in range(3):
+        customer = f.CustomerWithUserFactory(account_name=f"sweep-batch-{i}")
+        f.AssociationFactory(partner=partner, customer=customer, type=Association.Type.RESELLER)
+        customers.append(customer)
+    batch = batches.batch_create(
+        actor=admin_member, action="freeze", customer_ids=[c.pk for c in customers], reason="sweep"
+    )
+    batches.batch_run(batch_id=batch.pk, limit=1)
+    # The worker died after the first row: the batch says running, with no progress since.
+    Batch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    assert sweep()["resumed_batches"] == 1
+    run_queue()
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE
+    assert OperationRecord.objects.filter(event="customer.frozen").count() == 3
+    assert sweep()["resumed_batches"] == 0
