@@ -106,12 +106,18 @@ def _name(table, event=""):
     return f"{table}_daycount{'_' + event.lower() if event else ''}"
 
 
+_CHANGED_MANAGERS = "(SELECT id, manager_id FROM new_rows EXCEPT SELECT id, manager_id FROM old_rows)"
+
+
 def _moved_customers(vendor):
     """The customers whose manager a statement changed: their rows move between managers."""
     if vendor == "postgresql":
+        # EXCEPT (hashed, linear; NULLs compare equal, as IS DISTINCT FROM) finds the changed
+        # rows: a join of the two transition tables on id is planned as a nested loop, quadratic
+        # in the rows of a bulk update (10,000 customers updated took 45 s).
         return (
-            "(SELECT n.id, o.manager_id AS old_manager, n.manager_id AS new_manager FROM old_rows o "
-            "JOIN new_rows n ON n.id = o.id WHERE o.manager_id IS DISTINCT FROM n.manager_id)"
+            f"(SELECT n.id, o.manager_id AS old_manager, n.manager_id AS new_manager FROM {_CHANGED_MANAGERS} n "
+            "JOIN old_rows o ON o.id = n.id)"
         )
     return (
         "(SELECT NEW.id AS id, OLD.manager_id AS old_manager, NEW.manager_id AS new_manager "
@@ -163,10 +169,7 @@ def create_triggers(apps, schema_editor):
     # A customer's rows are counted under its manager: a new manager takes them over.
     if vendor == "postgresql":
         # Most customer updates (balances, facts) change no manager: a cheap test first.
-        changed = (
-            "IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id "
-            "WHERE o.manager_id IS DISTINCT FROM n.manager_id) THEN "
-        )
+        changed = f"IF EXISTS {_CHANGED_MANAGERS} THEN "
         _pg_function(schema_editor, _name(CUSTOMERS), changed + _move_statement(vendor) + "; END IF;")
         _pg_trigger(schema_editor, CUSTOMERS, "UPDATE")
     else:
