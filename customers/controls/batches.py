@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -194,14 +194,16 @@ def _apply(batch: Batch, actor, customer_id: int, association: Association | Non
         customer_manager_assign(actor=actor, customer_ids=[customer_id], manager=batch.manager)
 
 
-def batch_run(*, batch_id: int, limit: int | None = None, workers: int = 1) -> int:
+def batch_run(*, batch_id: int, limit: int | None = None, workers: int = 1, processes: bool = False) -> int:
     """Apply the batch's pending rows, each in its own transaction, until none is left, the
     batch is cancelled or ``limit`` rows are done; returns how many were processed. Safe to
     run again at any time (rows already applied are not pending any more).
 
     ``workers`` > 1 (the worker's task passes ``PARTNER_CENTER["BATCH_WORKERS"]``) applies a
     chunk's rows on that many threads, each with its own database connection, each row still
-    its own transaction there. Only on PostgreSQL and outside any transaction (other
+    its own transaction there; ``processes`` runs them on that many forked processes instead
+    (``PARTNER_CENTER["BATCH_PROCESSES"]``: threads share one interpreter's lock, and a row's
+    Python is most of its time). Only on PostgreSQL and outside any transaction (other
     connections see only committed rows): otherwise the rows run one after another here."""
     claimed = Batch.objects.filter(pk=batch_id, status__in=[Batch.Status.QUEUED, Batch.Status.RUNNING]).update(
         status=Batch.Status.RUNNING, heartbeat_at=timezone.now()
@@ -212,7 +214,9 @@ def batch_run(*, batch_id: int, limit: int | None = None, workers: int = 1) -> i
     actor = batch.created_by
     if workers > 1 and (connection.vendor != "postgresql" or connection.in_atomic_block):
         workers = 1
-    pool = _Pool(workers, batch, actor) if workers > 1 else None
+    pool = None
+    if workers > 1:
+        pool = _ProcessPool(workers, batch, actor) if processes else _Pool(workers, batch, actor)
     done = 0
     try:
         while limit is None or done < limit:
@@ -285,6 +289,38 @@ class _Pool:
             self.rows.put(None)
         for thread in self.threads:
             thread.join()
+
+
+_child_batch = None
+
+
+def _child_start(batch: Batch, actor) -> None:
+    global _child_batch
+    _child_batch = (batch, actor)
+
+
+def _child_row(item) -> None:
+    _run_row(*_child_batch, *item)
+
+
+class _ProcessPool:
+    """Forked processes that apply a chunk's rows, each on its own database connection: the
+    parent closes its connections before forking (it holds no transaction: ``batch_run``
+    checks), so each process opens its own. A row's error other than a refusal is raised here."""
+
+    def __init__(self, size: int, batch: Batch, actor):
+        import multiprocessing
+
+        connections.close_all()
+        self.pool = multiprocessing.get_context("fork").Pool(size, initializer=_child_start, initargs=(batch, actor))
+        self.size = size
+
+    def run(self, work) -> None:
+        self.pool.map(_child_row, work, chunksize=max(1, len(work) // (self.size * 4)))
+
+    def close(self) -> None:
+        self.pool.close()
+        self.pool.join()
 
 
 def _settle(row_id: int, outcome: str, message: str) -> bool:

@@ -10,4 +10,5 @@ def run_batch(batch_id: int) -> int:
 
     from customers.controls.batches import batch_run
 
-    return batch_run(batch_id=batch_id, workers=settings.PARTNER_CENTER["BATCH_WORKERS"])
+    return batch_run(batch_id=batch_id, workers=settings.PARTNER_CENTER["BATCH_WORKERS"],
+                     processes=settings.PARTNER_CENTER["BATCH_PROCESSES"])
