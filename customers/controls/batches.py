@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.controls import services as controls
@@ -257,6 +257,8 @@ class _Pool:
 
     def __init__(self, size: int, batch: Batch, actor):
         self.batch, self.actor = batch, actor
+        # A refusal's message in the run's language (each thread has its own active language).
+        self.language = translation.get_language()
         self.rows: queue.Queue = queue.Queue()
         self.errors: list[BaseException] = []
         self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(size)]
@@ -264,6 +266,8 @@ class _Pool:
             thread.start()
 
     def _work(self) -> None:
+        if self.language:
+            translation.activate(self.language)
         try:
             while (item := self.rows.get()) is not None:
                 try:
