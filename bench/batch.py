@@ -30,6 +30,9 @@ from organization.models import Partner  # noqa: E402
 from partnercenter import factories as f  # noqa: E402
 
 PARTNER = "bench-batch"
+# As the worker's task runs it (PC_BATCH_WORKERS); 1: one row after another.
+WORKERS = int(os.environ.get("PC_BATCH_WORKERS", "4"))
+PROCESSES = os.environ.get("PC_BATCH_PROCESSES", "false").lower() in ("1", "true", "yes", "on")
 
 
 def rss_mb() -> float:
@@ -73,7 +76,7 @@ def main(rows: int) -> None:
     start = time.perf_counter()
     batch = batches.batch_create(actor=admin, action="budget", customer_ids=ids, amount=amount, reason="bench")
     created = time.perf_counter() - start
-    batches.batch_run(batch_id=batch.pk)
+    batches.batch_run(batch_id=batch.pk, workers=WORKERS, processes=PROCESSES)
     elapsed = time.perf_counter() - start
     after = rss_mb()
     counts = dict(BatchRow.objects.filter(batch=batch).values_list("outcome").annotate(n=django.db.models.Count("id")))
@@ -81,6 +84,7 @@ def main(rows: int) -> None:
     print(f"rows: {len(ids)}  outcomes: {counts}")
     print(f"created in {created:.2f} s; whole batch {elapsed:.1f} s = {len(ids) / elapsed:.0f} rows/s")
     print(f"resident memory: {before:.0f} MB before, {after:.0f} MB after")
+    print(f"workers: {WORKERS} {'processes' if PROCESSES else 'threads'}")
     print(f"load average: {load1:.2f} (1 min), {load5:.2f} (5 min) on {os.cpu_count()} CPUs")
 
 

@@ -301,6 +301,10 @@ PARTNER_CENTER = {
     # The vendor billing system's key for posting usage through the API; empty: closed.
     "BILLING_API_KEY": env_str("PC_BILLING_API_KEY", ""),
     "BATCH_MAX_ROWS": env_int("PC_BATCH_MAX_ROWS", 10000, minimum=1, maximum=1000000),
+    # Threads (each its own database connection) a background batch applies its rows on.
+    "BATCH_WORKERS": env_int("PC_BATCH_WORKERS", 4, minimum=1, maximum=32),
+    # On forked processes instead of threads (a row's Python then runs on every core).
+    "BATCH_PROCESSES": env_bool("PC_BATCH_PROCESSES", False),
     "OPERATION_PROTECTION_MINUTES": env_int("PC_OPERATION_PROTECTION_MINUTES", 10, minimum=1, maximum=1440),
     "CUSTOM_ROLES_PER_PARTNER": env_int("PC_CUSTOM_ROLES_PER_PARTNER", 10, minimum=0, maximum=1000),
     "EXACT_COUNT_LIMIT": env_int("PC_EXACT_COUNT_LIMIT", 10000, minimum=1, maximum=10000000),

@@ -84,3 +84,54 @@ def test_a_batch_freeze_and_an_unbind_agreement_at_once_agree_with_the_batch_row
         assert not refused(agreed_outcome) and not customer.frozen
         assert association.status == Association.Status.ENDED
         assert count("customer.frozen", customer) == 0 and count("association.ended", customer) == 1
+
+
+def _budget_batch(prefix: str, rows: int):
+    from decimal import Decimal
+
+    from customers.controls import batches
+
+    partner = f.PartnerFactory(account_name=f"{prefix}-partner")
+    member = f.MemberFactory(partner=partner, member_name="admin", roles=["system_admin"], is_partner_admin=True)
+    made = []
+    for i in range(rows):
+        c = f.CustomerFactory(account_name=f"{prefix}-{i}")
+        kind = Association.Type.REFERRAL if i % 5 == 0 else Association.Type.RESELLER
+        f.AssociationFactory(partner=partner, customer=c, type=kind)
+        made.append(c)
+    return batches.batch_create(actor=member, action="budget", customer_ids=[c.pk for c in made],
+                                amount=Decimal("123.45"), reason="pool")
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+def test_a_batch_on_a_pool_of_connections_applies_every_row_once(processes):
+    from customers.controls import batches
+    from customers.models import Batch, BatchRow, BudgetChange
+
+    batch = _budget_batch(f"pool-{processes}", 30)
+    assert batches.batch_run(batch_id=batch.pk, workers=4, processes=processes) == 30
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE
+    rows = BatchRow.objects.filter(batch=batch)
+    assert rows.filter(outcome="changed").count() == 24 and rows.filter(outcome="refused").count() == 6
+    assert OperationRecord.objects.filter(event="customer.budget_set").count() == 24
+    assert BudgetChange.objects.count() == 24
+
+
+def test_two_runs_of_one_batch_at_once_apply_each_row_once():
+    """A resumed batch whose first worker was not dead after all: both runs on their pools,
+    every row applied by exactly one of them (the row is settled first, under its lock)."""
+    from customers.controls import batches
+    from customers.models import BatchRow, BudgetChange
+
+    batch = _budget_batch("twice", 40)
+    first, second = run_at_once(
+        lambda: batches.batch_run(batch_id=batch.pk, workers=3),
+        lambda: batches.batch_run(batch_id=batch.pk, workers=3),
+    )
+    assert first + second >= 40  # each run counts the rows it looked at, settled by it or the other
+    assert not isinstance(first, Exception) and not isinstance(second, Exception), (first, second)
+    assert not BatchRow.objects.filter(batch=batch, outcome="pending").exists()
+    assert OperationRecord.objects.filter(event="customer.budget_set").count() == 32
+    assert BudgetChange.objects.count() == 32
+    assert BudgetChange.objects.values("customer").distinct().count() == 32

@@ -10,6 +10,8 @@ still pending. Up to ``INLINE_ROWS`` rows run in the request; a larger batch run
 ``run_batch`` task (customers.controls.tasks). The rules are the single-customer services'
 own: each row calls ``customer_freeze``, ``customer_unfreeze``, ``customer_budget_set`` or
 ``organization.services.customer_manager_assign`` as the member who started the batch."""
+import queue
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,9 +19,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.controls import services as controls
@@ -29,6 +31,8 @@ from customers.selectors import manager_scope
 from organization.models import User
 
 INLINE_ROWS = 300
+# Rows read (with their associations) and applied per round; progress and a cancel between rounds.
+CHUNK_ROWS = 200
 # A running batch whose worker has shown no progress for this long is taken for lost.
 STALE_AFTER = timedelta(minutes=2)
 PERMISSIONS = {
@@ -174,10 +178,12 @@ def _apply(batch: Batch, actor, customer_id: int, association: Association | Non
                 _("Your distributor has not granted you the right to freeze and unfreeze your customers."),
                 code="not_allowed",
             )
-        service = controls.customer_freeze if batch.action == Batch.Action.FREEZE else controls.customer_unfreeze
+        service = (controls.freeze_in_transaction if batch.action == Batch.Action.FREEZE
+                   else controls.unfreeze_in_transaction)
         service(actor=actor, association=association, reason=batch.reason)
     elif batch.action == Batch.Action.BUDGET:
-        controls.customer_budget_set(actor=actor, association=association, amount=batch.amount, reason=batch.reason)
+        controls.budget_set_in_transaction(actor=actor, association=association, amount=batch.amount,
+                                           reason=batch.reason)
     else:
         from organization.services import customer_manager_assign
 
@@ -188,10 +194,17 @@ def _apply(batch: Batch, actor, customer_id: int, association: Association | Non
         customer_manager_assign(actor=actor, customer_ids=[customer_id], manager=batch.manager)
 
 
-def batch_run(*, batch_id: int, limit: int | None = None) -> int:
+def batch_run(*, batch_id: int, limit: int | None = None, workers: int = 1, processes: bool = False) -> int:
     """Apply the batch's pending rows, each in its own transaction, until none is left, the
     batch is cancelled or ``limit`` rows are done; returns how many were processed. Safe to
-    run again at any time (rows already applied are not pending any more)."""
+    run again at any time (rows already applied are not pending any more).
+
+    ``workers`` > 1 (the worker's task passes ``PARTNER_CENTER["BATCH_WORKERS"]``) applies a
+    chunk's rows on that many threads, each with its own database connection, each row still
+    its own transaction there; ``processes`` runs them on that many forked processes instead
+    (``PARTNER_CENTER["BATCH_PROCESSES"]``: threads share one interpreter's lock, and a row's
+    Python is most of its time). Only on PostgreSQL and outside any transaction (other
+    connections see only committed rows): otherwise the rows run one after another here."""
     claimed = Batch.objects.filter(pk=batch_id, status__in=[Batch.Status.QUEUED, Batch.Status.RUNNING]).update(
         status=Batch.Status.RUNNING, heartbeat_at=timezone.now()
     )
@@ -199,24 +212,36 @@ def batch_run(*, batch_id: int, limit: int | None = None) -> int:
         return 0
     batch = Batch.objects.select_related("created_by", "created_by__partner", "manager").get(pk=batch_id)
     actor = batch.created_by
+    if workers > 1 and (connection.vendor != "postgresql" or connection.in_atomic_block):
+        workers = 1
+    pool = None
+    if workers > 1:
+        pool = _ProcessPool(workers, batch, actor) if processes else _Pool(workers, batch, actor)
     done = 0
-    while limit is None or done < limit:
-        pending = list(
-            BatchRow.objects.filter(batch_id=batch_id, outcome=BatchRow.Outcome.PENDING)
-            .order_by("id").values_list("id", "customer_id")[:200]
-        )
-        if not pending:
-            break
-        associations = _associations(actor, [customer_id for _row, customer_id in pending]) if actor else {}
-        for row_id, customer_id in pending:
-            _run_row(batch, actor, row_id, customer_id, associations.get(customer_id))
-            done += 1
-            if limit is not None and done >= limit:
+    try:
+        while limit is None or done < limit:
+            size = CHUNK_ROWS if limit is None else min(CHUNK_ROWS, limit - done)
+            pending = list(
+                BatchRow.objects.filter(batch_id=batch_id, outcome=BatchRow.Outcome.PENDING)
+                .order_by("id").values_list("id", "customer_id")[:size]
+            )
+            if not pending:
                 break
-        # Progress for the page, and a cancel takes effect between chunks.
-        still = Batch.objects.filter(pk=batch_id, status=Batch.Status.RUNNING).update(heartbeat_at=timezone.now())
-        if not still:
-            return done
+            associations = _associations(actor, [customer_id for _row, customer_id in pending]) if actor else {}
+            work = [(row_id, customer_id, associations.get(customer_id)) for row_id, customer_id in pending]
+            if pool is not None:
+                pool.run(work)
+            else:
+                for row_id, customer_id, association in work:
+                    _run_row(batch, actor, row_id, customer_id, association)
+            done += len(work)
+            # Progress for the page, and a cancel takes effect between chunks.
+            still = Batch.objects.filter(pk=batch_id, status=Batch.Status.RUNNING).update(heartbeat_at=timezone.now())
+            if not still:
+                return done
+    finally:
+        if pool is not None:
+            pool.close()
     if not BatchRow.objects.filter(batch_id=batch_id, outcome=BatchRow.Outcome.PENDING).exists():
         Batch.objects.filter(pk=batch_id, status=Batch.Status.RUNNING).update(
             status=Batch.Status.DONE, finished_at=timezone.now()
@@ -224,23 +249,108 @@ def batch_run(*, batch_id: int, limit: int | None = None) -> int:
     return done
 
 
+class _Pool:
+    """Threads that apply a chunk's rows, each thread on its own database connection (Django
+    gives every thread its own), closed when the run ends. A row's error other than a refusal
+    stops the run as it would one after another: the first one is raised once the chunk's
+    other rows are done (each of them committed or rolled back whole)."""
+
+    def __init__(self, size: int, batch: Batch, actor):
+        self.batch, self.actor = batch, actor
+        # A refusal's message in the run's language (each thread has its own active language).
+        self.language = translation.get_language()
+        self.rows: queue.Queue = queue.Queue()
+        self.errors: list[BaseException] = []
+        self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(size)]
+        for thread in self.threads:
+            thread.start()
+
+    def _work(self) -> None:
+        if self.language:
+            translation.activate(self.language)
+        try:
+            while (item := self.rows.get()) is not None:
+                try:
+                    if not self.errors:
+                        _run_row(self.batch, self.actor, *item)
+                except BaseException as error:  # noqa: BLE001 (handed to the run's thread)
+                    self.errors.append(error)
+                finally:
+                    self.rows.task_done()
+            self.rows.task_done()
+        finally:
+            connection.close()
+
+    def run(self, work) -> None:
+        for item in work:
+            self.rows.put(item)
+        self.rows.join()
+        if self.errors:
+            raise self.errors[0]
+
+    def close(self) -> None:
+        for _thread in self.threads:
+            self.rows.put(None)
+        for thread in self.threads:
+            thread.join()
+
+
+_child_batch = None
+
+
+def _child_start(batch: Batch, actor) -> None:
+    global _child_batch
+    _child_batch = (batch, actor)
+
+
+def _child_row(item) -> None:
+    _run_row(*_child_batch, *item)
+
+
+class _ProcessPool:
+    """Forked processes that apply a chunk's rows, each on its own database connection: the
+    parent closes its connections before forking (it holds no transaction: ``batch_run``
+    checks), so each process opens its own. A row's error other than a refusal is raised here."""
+
+    def __init__(self, size: int, batch: Batch, actor):
+        import multiprocessing
+
+        connections.close_all()
+        self.pool = multiprocessing.get_context("fork").Pool(size, initializer=_child_start, initargs=(batch, actor))
+        self.size = size
+
+    def run(self, work) -> None:
+        self.pool.map(_child_row, work, chunksize=max(1, len(work) // (self.size * 4)))
+
+    def close(self) -> None:
+        self.pool.close()
+        self.pool.join()
+
+
+def _settle(row_id: int, outcome: str, message: str) -> bool:
+    """Write a pending row's outcome; False when another run has meanwhile settled it."""
+    return bool(BatchRow.objects.filter(pk=row_id, outcome=BatchRow.Outcome.PENDING).update(
+        outcome=outcome, message=message, processed_at=timezone.now()
+    ))
+
+
 def _run_row(batch: Batch, actor, row_id: int, customer_id: int, association: Association | None) -> None:
-    with transaction.atomic():
-        outcome, message = BatchRow.Outcome.CHANGED, ""
-        if actor is None or not actor.is_active:
-            outcome, message = BatchRow.Outcome.REFUSED, _("The member who started the batch can no longer act.")
-        else:
-            try:
-                # The service's own transaction is a savepoint here: a refusal rolls back
-                # only what the service did, and the row's outcome is written either way.
-                _apply(batch, actor, customer_id, association)
-            except ValidationError as error:
-                outcome, message = BatchRow.Outcome.REFUSED, " ".join(error.messages)[:500]
-        # Conditional: a row another run has meanwhile settled rolls this one back whole.
-        if not BatchRow.objects.filter(pk=row_id, outcome=BatchRow.Outcome.PENDING).update(
-            outcome=outcome, message=message, processed_at=timezone.now()
-        ):
-            transaction.set_rollback(True)
+    """One row in one transaction: the row is settled as changed first (which also locks it,
+    so a second run of the same row waits, then finds it settled and does nothing), then the
+    service runs in that same transaction without a savepoint. A refusal rolls the whole
+    transaction back, the row's outcome with it, and the refusal is written on its own (a
+    single statement): a run stopped between the two finds the row pending and refuses it
+    again, having changed nothing."""
+    if actor is None or not actor.is_active:
+        _settle(row_id, BatchRow.Outcome.REFUSED, _("The member who started the batch can no longer act."))
+        return
+    try:
+        with transaction.atomic():
+            if not _settle(row_id, BatchRow.Outcome.CHANGED, ""):
+                return
+            _apply(batch, actor, customer_id, association)
+    except ValidationError as error:
+        _settle(row_id, BatchRow.Outcome.REFUSED, " ".join(error.messages)[:500])
 
 
 @transaction.atomic

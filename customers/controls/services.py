@@ -297,6 +297,15 @@ def _email_partner_budget(association: Association, threshold: int, spend: Decim
 @transaction.atomic
 def customer_freeze(*, actor, association: Association, reason: str) -> Customer:
     """``actor``'s partner freezes this reseller customer's account (SPEC R30)."""
+    return freeze_in_transaction(actor=actor, association=association, reason=reason)
+
+
+def freeze_in_transaction(*, actor, association: Association, reason: str) -> Customer:
+    """``customer_freeze`` inside the caller's transaction (no savepoint of its own): on a
+    refusal (raised before anything is written) or any other error the caller rolls its
+    transaction back whole. The batch runner calls it so that a row costs no savepoint."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("freeze_in_transaction must run inside a transaction.")
     _refuse(reason_error(reason), "reason")
     locked = _lock(association)
     partner = actor.partner
@@ -309,6 +318,13 @@ def customer_freeze(*, actor, association: Association, reason: str) -> Customer
 @transaction.atomic
 def customer_unfreeze(*, actor, association: Association, reason: str) -> Customer:
     """``actor``'s partner lifts a partner freeze of this reseller customer's account."""
+    return unfreeze_in_transaction(actor=actor, association=association, reason=reason)
+
+
+def unfreeze_in_transaction(*, actor, association: Association, reason: str) -> Customer:
+    """``customer_unfreeze`` inside the caller's transaction (see ``freeze_in_transaction``)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("unfreeze_in_transaction must run inside a transaction.")
     _refuse(reason_error(reason), "reason")
     locked = _lock(association)
     _refuse(unfreeze_refusal(partner=actor.partner, association=locked), "not_allowed")
@@ -364,6 +380,16 @@ def customer_budget_set(
     A freeze the budget caused (the start-frozen setting or an exhausted budget: frozen by the
     system for this partner) is lifted when the new budget leaves room; ``unfreeze`` also
     lifts a member's partner freeze in the same step (it needs the freeze permission)."""
+    return budget_set_in_transaction(actor=actor, association=association, amount=amount, reason=reason,
+                                     unfreeze=unfreeze)
+
+
+def budget_set_in_transaction(
+    *, actor, association: Association, amount: Decimal, reason: str = "", unfreeze: bool = False
+) -> Customer:
+    """``customer_budget_set`` inside the caller's transaction (see ``freeze_in_transaction``)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("budget_set_in_transaction must run inside a transaction.")
     _refuse(budget_amount_error(amount), "amount")
     _refuse(reason_error(reason, required=False), "reason")
     # Everything it changes is the customer's (a freeze it lifts too): the customer row

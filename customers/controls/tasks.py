@@ -6,6 +6,9 @@ from notifications.queue import task
 
 @task()
 def run_batch(batch_id: int) -> int:
+    from django.conf import settings
+
     from customers.controls.batches import batch_run
 
-    return batch_run(batch_id=batch_id)
+    return batch_run(batch_id=batch_id, workers=settings.PARTNER_CENTER["BATCH_WORKERS"],
+                     processes=settings.PARTNER_CENTER["BATCH_PROCESSES"])
