@@ -641,7 +641,7 @@ def recount_day_counts(conn, started: float) -> None:
     migration does, in one transaction. Idempotent; a few seconds at a million customers."""
     import importlib
 
-    migration = importlib.import_module("customers.migrations.0010_partner_day_counts")
+    migration = importlib.import_module("customers.migrations.0011_partner_day_counts")
     with conn.transaction():
         for statement in migration.recount_statements():
             conn.execute(statement)
