@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import AfterValidator, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 from audit.events import ActorKind, Category, Event
@@ -80,6 +80,15 @@ class Input(Schema):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class Out(BaseModel):
+    """An operation's answer. The operations build plain dicts (the ``*_json`` functions), so
+    answers are plain pydantic models: ninja's ``Schema`` wraps every model's validation to
+    resolve Django attributes, which made a page of 50 customers cost 2.9 ms to check instead
+    of 0.3 ms (bench/README §17). The document is the same."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
 # Tokens -----------------------------------------------------------------------------------
 class PasswordCredentials(Input):
     partner_account: str = Field(max_length=63, pattern=PARTNER_ACCOUNT, description="Partner account name.")
@@ -93,19 +102,19 @@ class ApiKeyCredentials(Input):
     api_key: str = Field(min_length=47, max_length=47, pattern=API_KEY)
 
 
-class PartnerOut(Schema):
+class PartnerOut(Out):
     id: int
     account_name: str
     name: str
 
 
-class CustomerRef(Schema):
+class CustomerRef(Out):
     id: int
     account_name: str
     name: str
 
 
-class TokenOut(Schema):
+class TokenOut(Out):
     token: str
     token_type: Literal["Bearer"]
     expires_at: datetime
@@ -127,7 +136,7 @@ class CustomerTokenOut(TokenOut):
     customer: CustomerRef
 
 
-class TokenInfo(Schema):
+class TokenInfo(Out):
     kind: Literal["partner", "customer"]
     expires_at: datetime
     partner: PartnerOut
@@ -144,7 +153,7 @@ class CustomerRegistration(Input):
     email: str = Field(max_length=254, pattern=EMAIL)
 
 
-class CustomerOut(Schema):
+class CustomerOut(Out):
     id: int
     account_name: str
     name: str
@@ -154,13 +163,13 @@ class CustomerOut(Schema):
     registered_at: datetime
 
 
-class PendingRequestOut(Schema):
+class PendingRequestOut(Out):
     id: int
     kind: str
     deadline: datetime
 
 
-class ListedCustomerOut(Schema):
+class ListedCustomerOut(Out):
     id: int
     account_name: str
     name: str
@@ -176,7 +185,7 @@ class ListedCustomerOut(Schema):
     pending_request: PendingRequestOut | None
 
 
-class Page(Schema):
+class Page(Out):
     next_cursor: str | None
     previous_cursor: str | None
 
@@ -201,7 +210,7 @@ class CustomerFilters(Schema):
 
 
 # Customer detail and the account check ------------------------------------------------------
-class AssociationOut(Schema):
+class AssociationOut(Out):
     id: int
     type: Literal["referral", "reseller"]
     partner: PartnerOut
@@ -210,7 +219,7 @@ class AssociationOut(Schema):
     started_at: datetime
 
 
-class RequestOut(Schema):
+class RequestOut(Out):
     id: int
     kind: str
     status: str
@@ -225,7 +234,7 @@ class RequestOut(Schema):
     failure_codes: list[str]
 
 
-class LedgerEntryOut(Schema):
+class LedgerEntryOut(Out):
     id: int
     kind: str
     amount: Decimal
@@ -236,7 +245,7 @@ class LedgerEntryOut(Schema):
     created_at: datetime
 
 
-class VoucherOut(Schema):
+class VoucherOut(Out):
     id: int
     customer: CustomerRef
     amount: Decimal
@@ -246,7 +255,7 @@ class VoucherOut(Schema):
     recovered_at: datetime | None
 
 
-class CustomerDetailOut(Schema):
+class CustomerDetailOut(Out):
     id: int
     account_name: str
     name: str
@@ -269,7 +278,7 @@ class CustomerDetailOut(Schema):
     vouchers: list[VoucherOut] = Field(description="This partner's latest vouchers for the customer.")
 
 
-class CheckOut(Schema):
+class CheckOut(Out):
     code: str
     title: str
     passed: bool
@@ -281,7 +290,7 @@ class CheckOut(Schema):
     clears_at: datetime | None = Field(description="For a failed cooldown: the moment it clears by itself.")
 
 
-class AccountCheckOut(Schema):
+class AccountCheckOut(Out):
     action: Literal["switch", "unbind"]
     passed: bool
     checks: list[CheckOut]
@@ -339,7 +348,7 @@ class VoucherIssue(Input):
     reason: str = Field("", max_length=REASON_MAX, pattern=TEXT)
 
 
-class BalanceOut(Schema):
+class BalanceOut(Out):
     balance: Decimal
     voucher_quota: Decimal
 
@@ -380,7 +389,7 @@ class InvitationResendIn(Input):
     language: Literal["en", "zh-hans"] | None = None
 
 
-class InvitationOut(Schema):
+class InvitationOut(Out):
     id: int
     email: str
     name: str
@@ -403,7 +412,7 @@ class InvitationPage(Page):
     results: list[InvitationOut]
 
 
-class PublicLinkOut(Schema):
+class PublicLinkOut(Out):
     type: Literal["referral", "reseller"]
     url: str
 
@@ -416,7 +425,7 @@ class ProjectIn(Input):
     description: str = Field("", max_length=5000, pattern=TEXT)
 
 
-class ProjectOut(Schema):
+class ProjectOut(Out):
     id: int
     customer: CustomerRef
     name: str
@@ -434,7 +443,7 @@ class ProjectPage(Page):
 
 
 # Customer token: the customer's own account --------------------------------------------------
-class MyAccountOut(Schema):
+class MyAccountOut(Out):
     customer: CustomerRef
     association: AssociationOut | None
     cash_balance: Decimal
@@ -444,7 +453,7 @@ class MyAccountOut(Schema):
     frozen: bool
 
 
-class MyVoucherOut(Schema):
+class MyVoucherOut(Out):
     id: int
     partner: PartnerOut
     amount: Decimal
@@ -453,7 +462,7 @@ class MyVoucherOut(Schema):
     issued_at: datetime
 
 
-class RecordOut(Schema):
+class RecordOut(Out):
     id: int
     created_at: datetime
     event: str
@@ -497,7 +506,7 @@ class RecordFilters(RecordExportFilters):
 
 
 # Organization ------------------------------------------------------------------------------------
-class RoleOut(Schema):
+class RoleOut(Out):
     id: int
     name: str
     description: str
@@ -505,7 +514,7 @@ class RoleOut(Schema):
     permissions: list[str]
 
 
-class MemberOut(Schema):
+class MemberOut(Out):
     id: int
     member_name: str
     display_name: str
@@ -516,7 +525,7 @@ class MemberOut(Schema):
     supervisor_id: int | None
 
 
-class ApiKeyOut(Schema):
+class ApiKeyOut(Out):
     id: int
     name: str
     prefix: str
@@ -530,7 +539,7 @@ class ManagerAssignIn(Input):
     manager_id: BodyId | None = Field(description="A member holding a customer-manager role; null for none.")
 
 
-class ManagerAssignOut(Schema):
+class ManagerAssignOut(Out):
     changed: int
 
 
@@ -543,7 +552,7 @@ class LinkIn(Input):
     token: str = Field(max_length=200, pattern=LINK_TOKEN, description="The token at the end of the link.")
 
 
-class DeclinedInvitationOut(Schema):
+class DeclinedInvitationOut(Out):
     id: int
     partner: PartnerOut
     type: Literal["referral", "reseller"]
