@@ -763,9 +763,9 @@ def webhooks_and_batches(conn, customers: int, started: float) -> None:
                            CASE WHEN NOT ({cancelled} AND k > {rows} / 2)
                                 THEN b.created_at + k * interval '50 ms' END
                     FROM (SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS k
-                          FROM customers_association
-                          WHERE partner_id = {dist} AND status = 'active' AND type = 'reseller'
-                          ORDER BY customer_id OFFSET {offset} LIMIT {rows}) r
+                          FROM (SELECT customer_id FROM customers_association
+                                WHERE partner_id = {dist} AND status = 'active' AND type = 'reseller'
+                                ORDER BY customer_id OFFSET {offset} LIMIT {rows}) s) r
                     CROSS JOIN customers_batch b WHERE b.id = {batch}
                 """).format(
                     batch=sql.Literal(batch), cancelled=sql.Literal(status == "cancelled"), rows=sql.Literal(rows),
