@@ -76,8 +76,8 @@ def deliveries(endpoint: Endpoint, n: int) -> None:
 
 ENDPOINT_LIST = 3  # user, roles, endpoints
 ENDPOINT_DETAIL = 5  # user, roles, endpoint, deliveries, bounded count
-API_ENDPOINTS = 4  # user, token, roles, endpoints
-API_DELIVERIES = 5  # user, token, roles, endpoint, deliveries
+API_ENDPOINTS = 3  # token with member and partner, roles, endpoints
+API_DELIVERIES = 4  # token, roles, endpoint, deliveries
 
 
 def test_the_endpoint_list_stays_within_its_budget_however_many_endpoints(as_user, admin_member, partner):
@@ -154,8 +154,8 @@ def finished_batch(member, partner, n: int, prefix: str):
 
 BATCH_DETAIL = 5  # user, roles, batch (with who started it), rows with their customers, progress
 BATCH_CSV = 4  # user, roles, batch, rows with their customers
-API_BATCH = 5  # user, token, roles, batch, progress
-API_BATCH_ROWS = 5  # user, token, roles, batch, rows with their customers
+API_BATCH = 4  # token, roles, batch, progress
+API_BATCH_ROWS = 4  # token, roles, batch, rows with their customers
 
 
 @pytest.fixture
@@ -198,7 +198,7 @@ SETTINGS_PAGE = 6  # user, roles, own settings, resellers, their grants, the for
 CUSTOMER_PAGE = 6  # tests/test_query_budgets.py: the customer page, its freeze and budget included
 # user, roles, association with customer and who froze it, budget history; a reseller's grant
 CONTROLS_FORM = 5
-API_CONTROLS = 4  # user, token, roles, association with customer and who froze it
+API_CONTROLS = 3  # token, roles, association with customer and who froze it
 
 
 @pytest.fixture
