@@ -153,7 +153,9 @@ def finished_batch(member, partner, n: int, prefix: str):
 
 
 BATCH_DETAIL = 5  # user, roles, batch (with who started it), rows with their customers, progress
-BATCH_CSV = 4  # user, roles, batch, rows with their customers
+# user, roles, batch, rows with their customers (on PostgreSQL one COPY, after the export's
+# own statement timeout is set)
+BATCH_CSV = 5 if connection.vendor == "postgresql" else 4
 API_BATCH = 4  # token, roles, batch, progress
 API_BATCH_ROWS = 4  # token, roles, batch, rows with their customers
 
