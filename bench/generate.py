@@ -24,6 +24,7 @@ The run is idempotent: a loaded database is left alone unless ``--reset`` drops 
 recreates it. ``--scale 0.01`` loads a hundredth of everything, for trying the scripts.
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -392,6 +393,19 @@ TOPPED_UP = [
     "customers_voucher", "customers_invitation", "customers_reservedinstance", "audit_operationrecord",
     "organization_user",
 ]
+# The distributor's webhook endpoints and their delivery log, and its finished batches.
+WEBHOOK_ENDPOINTS = (
+    ("https://erp.great-wall-cloud.example.com/webhooks/partner-center", "ERP: every event", None),
+    ("https://crm.great-wall-cloud.example.com/pc/events", "CRM: associations and funds",
+     ["association.created", "association.ended", "association.switched", "funds.allocated", "funds.recovered"]),
+)
+DELIVERIES = 200_000  # over 30 days; the CRM endpoint gets a third of the events it wants, the ERP the rest
+DELIVERY_DAYS = 30
+# (action, rows, refused one in, status): the 10,000-row budget batch, two smaller done ones
+# and one cancelled half-way (its other rows still pending).
+BATCHES = (("budget", 10_000, 40, "done"), ("freeze", 120, 6, "done"), ("manager", 800, 0, "done"),
+           ("unfreeze", 2_000, 10, "cancelled"))
+WEBHOOKS_AND_BATCHES = ["webhooks_endpoint", "webhooks_delivery", "customers_batch", "customers_batchrow"]
 
 
 def _empty(conn, table: str, where: str = "TRUE") -> bool:
@@ -630,9 +644,140 @@ def top_up(conn, customers: int, started: float) -> None:
         conn.execute(sql.SQL(
             "SELECT setval(pg_get_serial_sequence({t}, 'id'), (SELECT coalesce(max(id), 1) FROM {i}))"
         ).format(t=sql.Literal(table), i=sql.Identifier(table)))
+    webhooks_and_batches(conn, customers, started)
     log("VACUUM (ANALYZE) of the topped-up tables", started)
-    for table in TOPPED_UP:
+    for table in TOPPED_UP + WEBHOOKS_AND_BATCHES:
         conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+
+
+def webhooks_and_batches(conn, customers: int, started: float) -> None:
+    """The distributor's webhook endpoints with a month's delivery log (mostly delivered, some
+    failed, a few still queued or being sent), and its batches (a 10,000-row monthly budget
+    among them), each only while the distributor has none. Rows only: no customer is changed
+    by these batches, and no worker is asked to send the deliveries (the queued ones are due
+    an hour or more later, so a worker started on this database meanwhile finds little)."""
+    admin = member_id(str(DISTRIBUTOR_ID), 1)
+    if _empty(conn, "webhooks_endpoint", f"partner_id = {DISTRIBUTOR_ID}"):
+        with conn.transaction():
+            for n, (url, description, events) in enumerate(WEBHOOK_ENDPOINTS):
+                conn.execute(sql.SQL("""
+                    INSERT INTO webhooks_endpoint (partner_id, url, description, all_events, events, secret, is_active,
+                        disabled_reason, failing_since, created_at, created_by_id, secret_rotated_at)
+                    VALUES ({dist}, {url}, {description}, {all}, {events}::jsonb,
+                            'whsec_' || encode(sha256({url}::bytea), 'base64'), true, '', NULL,
+                            now() - interval '200 days' + {n} * interval '40 days', {admin}, NULL)
+                """).format(dist=sql.Literal(DISTRIBUTOR_ID), url=sql.Literal(url),
+                            description=sql.Literal(description), all=sql.Literal(events is None),
+                            events=sql.Literal(json.dumps(events or [])),
+                            n=sql.Literal(n), admin=sql.SQL(admin)))
+        log(f"{len(WEBHOOK_ENDPOINTS)} webhook endpoints of bench-dist", started)
+    ends = [r[0] for r in conn.execute(
+        "SELECT id FROM webhooks_endpoint WHERE partner_id = %s ORDER BY id LIMIT 2", [DISTRIBUTOR_ID]).fetchall()]
+    deliveries = max(int(DELIVERIES * customers / 1_000_000), 1000)
+    where = f"endpoint_id IN ({', '.join(map(str, ends))})"
+    if len(ends) == 2 and _empty(conn, "webhooks_delivery", where):
+        weighted = [(e, c) for e, c, w in EVENTS for _ in range(w)]
+        wanted = WEBHOOK_ENDPOINTS[1][2]
+        with conn.transaction():
+            # j in time order, so ids follow created_at as they do live. One event in three also
+            # goes to the CRM endpoint when it wants it (two rows with one event id).
+            conn.execute(sql.SQL("""
+                INSERT INTO webhooks_delivery (endpoint_id, event_id, event, record_id, body, status, attempts,
+                    created_at, due_at, retry_from, claimed_at, last_attempt_at, delivered_at, status_code, latency_ms,
+                    last_error, task_id)
+                SELECT CASE WHEN j % 3 = 0 AND ev = ANY({wanted}) THEN {crm} ELSE {erp} END,
+                       'evt_' || md5('bench-delivery-' || j), ev, NULL,
+                       '{{"id":"evt_' || md5('bench-delivery-' || j) || '","type":"' || ev || '","timestamp":"'
+                           || to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                           || '","data":{{"id":' || (5000000 + j) || ',"created_at":"'
+                           || to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                           || '","event":"' || ev || '","category":"' || category
+                           || '","customer_id":' || c || ',"actor_kind":"member","actor_name":"'
+                           || {display} || '","reason":"","partner_id":{dist},"association_id":' || c
+                           || ',"association_request_id":null,"request_id":"' || md5(j::text)
+                           || '","before":{{}},"after":{{"allocated_balance":"' || (j % 9000) || '.00"}}}}}}',
+                       status, attempts, created,
+                       CASE WHEN status = 'queued' THEN now() + (1 + j % 6) * interval '1 hour' END, created,
+                       CASE WHEN status = 'sending' THEN now() - interval '5 seconds' END,
+                       created + (attempts - 1) * interval '30 minutes' + latency * interval '1 millisecond',
+                       CASE WHEN status = 'delivered' THEN created + (attempts - 1) * interval '30 minutes'
+                                                         + latency * interval '1 millisecond' END,
+                       CASE WHEN status = 'delivered' THEN ({ok})[1 + j % 3]
+                            WHEN j % 4 = 0 THEN NULL ELSE ({bad})[1 + j % 4] END,
+                       CASE WHEN status = 'failed' AND j % 4 = 0 THEN NULL ELSE latency END,
+                       CASE WHEN status IN ('delivered', 'sending') THEN ''
+                            WHEN j % 4 = 0 THEN 'Timed out after 10 seconds'
+                            ELSE 'The endpoint answered with status ' || ({bad})[1 + j % 4] END,
+                       ''
+                FROM (SELECT j, {event} AS ev, {category} AS category,
+                             now() - ({n} - j) * ({days} * interval '1 day' / {n}) AS created,
+                             5 * (1 + abs(hashint8extended(j, 120)) % {q}) AS c,
+                             20 + abs(hashint8extended(j, 121)) % 400 + CASE WHEN j % 50 = 0 THEN 2000 ELSE 0 END
+                                 AS latency,
+                             CASE WHEN j > {n} - 40 THEN (ARRAY['queued', 'sending'])[1 + j % 2]
+                                  WHEN abs(hashint8extended(j, 122)) % 100 < 4 THEN 'failed'
+                                  -- still being retried: only within the last three days
+                                  WHEN abs(hashint8extended(j, 122)) % 100 < 5 AND j > {n} - {n} / 10 THEN 'queued'
+                                  ELSE 'delivered' END AS status
+                      FROM generate_series(1, {n}::bigint) j) d
+                CROSS JOIN LATERAL (SELECT CASE d.status WHEN 'failed' THEN 8
+                    WHEN 'delivered' THEN 1 + (abs(hashint8extended(j, 123)) % 10) / 8
+                    ELSE 1 + j % 2 END AS attempts) a
+            """).format(
+                wanted=text_array(wanted), crm=sql.Literal(ends[1]), erp=sql.Literal(ends[0]),
+                display=display_name(admin), dist=sql.Literal(DISTRIBUTOR_ID), ok=sql.SQL("ARRAY[200, 202, 204]"),
+                bad=sql.SQL("ARRAY[500, 502, 503, 404]"),
+                event=pick(text_array([e for e, _c in weighted]), len(weighted), "j", 124),
+                category=pick(text_array([c for _e, c in weighted]), len(weighted), "j", 124),
+                n=sql.Literal(deliveries), days=sql.Literal(DELIVERY_DAYS), q=sql.Literal(customers // 5),
+            ))
+        log(f"{deliveries:,} webhook deliveries over {DELIVERY_DAYS} days", started)
+    if _empty(conn, "customers_batch", f"partner_id = {DISTRIBUTOR_ID}"):
+        with conn.transaction():
+            offset = 0
+            for n, (action, rows, refused, status) in enumerate(BATCHES):
+                rows = min(rows, customers // 20)
+                batch = conn.execute(sql.SQL("""
+                    INSERT INTO customers_batch (partner_id, created_by_id, action, reason, amount, manager_id, status,
+                        total, created_at, heartbeat_at, finished_at)
+                    VALUES ({dist}, {admin}, {action}, {reason}, {amount}, {manager}, {status}, {rows},
+                            now() - {ago} * interval '1 day',
+                            now() - {ago} * interval '1 day' + {rows} * interval '50 ms',
+                            now() - {ago} * interval '1 day' + {rows} * interval '50 ms')
+                    RETURNING id
+                """).format(
+                    dist=sql.Literal(DISTRIBUTOR_ID), admin=sql.SQL(admin), action=sql.Literal(action),
+                    reason=sql.Literal("" if action in ("budget", "manager") else "Overdue invoices, quarter end"),
+                    amount=sql.Literal(500 if action == "budget" else None),
+                    manager=sql.SQL(member_id(str(DISTRIBUTOR_ID), 2) if action == "manager" else "NULL"),
+                    status=sql.Literal(status), rows=sql.Literal(rows), ago=sql.Literal(12 - 3 * n),
+                )).fetchone()[0]
+                # The distributor's reseller customers in order, each batch its own stretch of them.
+                conn.execute(sql.SQL("""
+                    INSERT INTO customers_batchrow (batch_id, customer_id, outcome, message, processed_at)
+                    SELECT {batch}, customer_id,
+                           CASE WHEN {cancelled} AND k > {rows} / 2 THEN 'pending'
+                                WHEN {refused} > 0 AND k % {refused} = 0 THEN 'refused' ELSE 'changed' END,
+                           CASE WHEN {cancelled} AND k > {rows} / 2 THEN ''
+                                WHEN {refused} > 0 AND k % {refused} = 0 THEN {message} ELSE '' END,
+                           CASE WHEN NOT ({cancelled} AND k > {rows} / 2)
+                                THEN b.created_at + k * interval '50 ms' END
+                    FROM (SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS k
+                          FROM (SELECT customer_id FROM customers_association
+                                WHERE partner_id = {dist} AND status = 'active' AND type = 'reseller'
+                                ORDER BY customer_id OFFSET {offset} LIMIT {rows}) s) r
+                    CROSS JOIN customers_batch b WHERE b.id = {batch}
+                """).format(
+                    batch=sql.Literal(batch), cancelled=sql.Literal(status == "cancelled"), rows=sql.Literal(rows),
+                    refused=sql.Literal(refused), dist=sql.Literal(DISTRIBUTOR_ID), offset=sql.Literal(offset),
+                    message=sql.Literal({"budget": "The monthly budget is already USD 500.00.",
+                                         "freeze": "This customer account is already frozen.",
+                                         "unfreeze": "This customer account is not frozen."}.get(action, "")),
+                ))
+                total = conn.execute("UPDATE customers_batch SET total = (SELECT count(*) FROM customers_batchrow "
+                                     "WHERE batch_id = %s) WHERE id = %s RETURNING total", [batch, batch]).fetchone()[0]
+                offset += total
+        log(f"{len(BATCHES)} batches of bench-dist, up to {BATCHES[0][1]:,} rows", started)
 
 
 def recount_day_counts(conn, started: float) -> None:

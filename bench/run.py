@@ -166,6 +166,10 @@ def replay(case: Case, conn: psycopg.Connection, iterations: int) -> None:
     if case.kind == "signin":
         return
     statements = [s for s in case.sql if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    # A server-side cursor (a form's choices are read through .iterator()): its SELECT alone,
+    # as the cursor's name stays taken (WITH HOLD) after the first replay.
+    statements = [re.split(r"\bCURSOR\b.*?\bFOR\b", s, maxsplit=1)[1].strip() if s.startswith("DECLARE") else s
+                  for s in statements]
     for _ in range(iterations):
         started = time.perf_counter()
         for statement in statements:
@@ -178,7 +182,9 @@ def replay(case: Case, conn: psycopg.Connection, iterations: int) -> None:
 
 def export_floor(case: Case, conn: psycopg.Connection) -> float:
     """Rows per second of the export's SELECT alone, read through a server-side cursor."""
-    select = max(case.sql, key=len)
+    # The export's own statement: its COPY when it has one (a page's longest statement may be
+    # another, e.g. the batch it exports, read with two joined tables first).
+    select = next((s for s in case.sql if s.startswith("COPY")), None) or max(case.sql, key=len)
     if select.startswith("DECLARE"):
         select = re.split(r"\bCURSOR\b.*?\bFOR\b", select, maxsplit=1)[1].strip()
     started = time.perf_counter()
@@ -270,6 +276,72 @@ def api_cases(api: Client) -> list[Case]:
     return cases
 
 
+def controls_and_webhook_cases(member: Client, api: Client | None, distributor: Partner) -> list[Case]:
+    """The webhook pages and reads (the busiest endpoint's delivery log, page 1 and page 2000),
+    the batches (the 10,000-row one: its result page, its CSV and its rows through the API,
+    page 1 and the last page) and the reseller-controls pages, as ``bench/generate.py`` tops
+    them up. Nothing when the database has none of it yet."""
+    from django.db.models import Count
+
+    from customers.models import Association, Batch
+    from webhooks.models import Endpoint
+
+    endpoint = (Endpoint.objects.filter(partner=distributor).annotate(n=Count("deliveries")).order_by("-n").first())
+    batch = Batch.objects.filter(partner=distributor).order_by("-total").first()
+    cases = []
+    size = {"limit": settings.PARTNER_CENTER["PAGE_SIZE"]}
+    if endpoint is not None and endpoint.n > size["limit"]:
+        deep = min(DEEP_PAGE, -(-endpoint.n // size["limit"]))  # page 2000, or the last of a smaller log
+        detail = reverse("webhooks:detail", args=[endpoint.pk])
+        cursor, first = deep_cursor(capture_paginator(member, detail, {}), deep, lambda d: d.event_id)
+        cases += [
+            Case("webhook endpoints", member, reverse("webhooks:list")),
+            Case("webhook delivery log, page 1", member, detail),
+            Case(f"webhook delivery log, page {deep}", member, detail, {"cursor": cursor}, deep=True, expect=first),
+        ]
+        if api is not None:
+            log = f"/api/v1/webhooks/{endpoint.pk}/deliveries"
+            cursor, first = deep_cursor(capture_paginator(api, log, size), deep, lambda d: f'"{d.event_id}"')
+            cases += [
+                Case("API webhook endpoints", api, "/api/v1/webhooks", kind="api"),
+                Case("API webhook endpoint", api, f"/api/v1/webhooks/{endpoint.pk}", kind="api"),
+                Case("API webhook deliveries, page 1", api, log, size, kind="api"),
+                Case(f"API webhook deliveries, page {deep}", api, log, {**size, "cursor": cursor}, kind="api",
+                     deep=True, expect=first),
+            ]
+    if batch is not None and batch.total > size["limit"]:
+        last = -(-batch.total // size["limit"])
+        cases += [
+            Case(f"batch result, {batch.total:,} rows", member, reverse("customers:batch_detail", args=[batch.pk])),
+            Case(f"batch CSV, {batch.total:,} rows", member, reverse("customers:batch_csv", args=[batch.pk]),
+                 kind="export"),
+        ]
+        if api is not None:
+            rows = f"/api/v1/batches/{batch.pk}/rows"
+            cursor, first = deep_cursor(capture_paginator(api, rows, size), last,
+                                        lambda r: f'"customer_id": {r.customer_id},')
+            cases += [
+                Case("API batch", api, f"/api/v1/batches/{batch.pk}", kind="api"),
+                Case("API batch rows, page 1", api, rows, size, kind="api"),
+                Case(f"API batch rows, page {last}", api, rows, {**size, "cursor": cursor}, kind="api", deep=True,
+                     expect=first),
+            ]
+    # A reseller customer of the distributor that is frozen (a vendor freeze in the data set).
+    frozen = (Association.objects.filter(partner=distributor, status="active", type="reseller",
+                                         customer__frozen=True).order_by("customer_id").values_list("customer_id",
+                                                                                                    flat=True).first())
+    cases.append(Case("controls settings (distributor)", member, reverse("customers:controls_settings")))
+    if frozen is not None:
+        cases += [
+            Case("controls, customer page (frozen)", member, reverse("customers:detail", args=[frozen])),
+            Case("controls, budget form", member, reverse("customers:controls_budget", args=[frozen])),
+            Case("controls, unfreeze form", member, reverse("customers:controls_unfreeze", args=[frozen])),
+        ]
+        if api is not None:
+            cases.append(Case("API customer controls", api, f"/api/v1/customers/{frozen}/controls", kind="api"))
+    return cases
+
+
 def build_cases(member: Client, operator: Client, distributor: Partner, search_terms: list[str],
                 account_center: Client | None = None, api: Client | None = None,
                 manager: Client | None = None) -> list[Case]:
@@ -325,6 +397,7 @@ def build_cases(member: Client, operator: Client, distributor: Partner, search_t
         Case(f"admin records, ?p={DEEP_PAGE}", operator, admin_records, {**record_rows, "p": DEEP_PAGE},
              kind="admin", deep=True),
     ]
+    cases += controls_and_webhook_cases(member, api, distributor)
     cases.append(Case("records CSV, last 30 days", member, reverse("audit:export"), last30, kind="export"))
     try:
         cases.append(Case("customer CSV, type = reseller", member, reverse("customers:export"), {"type": "reseller"},
@@ -337,6 +410,8 @@ def build_cases(member: Client, operator: Client, distributor: Partner, search_t
 def comparator(case: Case, by_label: dict[str, Case]) -> tuple[Case | None, Case | None]:
     """The bare render and the admin page a portal (or API) page is held against."""
     if case.kind == "api":
+        if case.url not in ("/api/v1/customers", "/api/v1/records"):
+            return None, None
         model = "associations" if case.url == "/api/v1/customers" else "records"
         return None, by_label.get(f"admin {model}, ?p={DEEP_PAGE}" if case.deep else f"admin {model}, page 1")
     if case.url not in (reverse("customers:list"), reverse("audit:list")):

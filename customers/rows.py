@@ -4,7 +4,7 @@ member's permissions allow and the links' ``row_url``. The customer page renders
 the account status from the same context."""
 from django.utils.translation import gettext, gettext_noop
 
-from customers.controls.services import freeze_granted
+from customers.controls.selectors import granted_for
 from customers.models import Association, AssociationRequest
 from partnercenter.jinja import row_url
 
@@ -27,7 +27,7 @@ def customer_rows_context(request, *, tab: str = "mine") -> dict:
     """The row context of ``customers/customer_row.jinja`` (and of ``operation_menu.jinja``
     and ``account_status.jinja``) for the member of ``request`` on ``tab``."""
     perms = set(request.user.get_all_permissions())
-    if "customers.freeze_customers" in perms and not freeze_granted(request.user.partner):
+    if "customers.freeze_customers" in perms and not granted_for(request.user):
         perms.discard("customers.freeze_customers")  # a reseller its distributor has not granted it
     items = [
         (*row_url(name), gettext(label), reseller_only)

@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
+    Exists,
     F,
     FilteredRelation,
     Func,
@@ -28,7 +29,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from customers.models import Association, AssociationRequest, Customer, ReservedInstance
+from customers.models import Association, AssociationRequest, Customer, PartnerControls, ReservedInstance
 from organization.backends import customer_role_keys, role_keys
 from organization.models import Partner, Role, User
 from organization.selectors import MANAGER_ROLES
@@ -118,14 +119,23 @@ def customer_page_for_member(user, pk, *, now: datetime | None = None) -> Custom
         .annotate(rows=JSONRows(JSONObject(resource="resource", expires_at="expires_at")))
         .values("rows")
     )
+    # A reseller's grant to freeze its customers (its distributor's) rides along: the page's
+    # menu, controls and unfreeze link ask it (customers.controls.selectors.granted_for).
+    reseller = user.partner.kind == Partner.Kind.RESELLER
+    granted = {"member_freeze_granted": Exists(PartnerControls.objects.filter(
+        partner_id=user.partner_id, freeze_granted=True))} if reseller else {}
     associations = list(
         Association.objects.filter(customer_id=pk, customer__in=customers_visible_to(user).filter(pk=pk).values("pk"))
-        .select_related("partner", "customer__manager", "customer__enterprise_master")
-        .annotate(unexpired_reserved_instances=Subquery(unexpired))
+        .select_related("partner", "customer__manager", "customer__enterprise_master", "customer__frozen_by_partner")
+        .annotate(unexpired_reserved_instances=Subquery(unexpired), **granted)
         .order_by("-started_at", "-pk")
     )
     if not associations:
         raise Http404
+    if reseller:
+        from customers.controls.selectors import remember_granted
+
+        remember_granted(user, associations[0].member_freeze_granted)
     customer = associations[0].customer
     for association in associations:
         association.customer = customer

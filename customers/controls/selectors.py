@@ -26,7 +26,7 @@ def controllable_association(user, customer_pk) -> Association:
     resellers (a distributor's), narrowed for customer managers. 404 for anything else."""
     partner = user.partner
     qs = Association.objects.filter(status=Association.Status.ACTIVE).select_related(
-        "customer", "customer__user", "partner", "partner__distributor"
+        "customer", "customer__user", "customer__frozen_by_partner", "partner", "partner__distributor"
     )
     own = qs.filter(partner=partner)
     if partner.is_distributor:
@@ -37,10 +37,27 @@ def controllable_association(user, customer_pk) -> Association:
     return get_object_or_404(own, customer_id=customer_pk)
 
 
+_GRANTED = "_freeze_granted"
+
+
+def granted_for(user) -> bool:
+    """``freeze_granted(user.partner)``, read once per request for the page's reads (the
+    customer page asks it for its menu, its controls and its unfreeze link, and reads it in
+    its association statement: ``remember_granted``); a service reads it again under its
+    locks."""
+    if _GRANTED not in user.__dict__:
+        user.__dict__[_GRANTED] = freeze_granted(user.partner)
+    return user.__dict__[_GRANTED]
+
+
+def remember_granted(user, granted: bool) -> None:
+    user.__dict__[_GRANTED] = bool(granted)
+
+
 def lacks_grant(user, association: Association) -> bool:
     """A reseller's member acting on its own customer while its distributor has not granted
     the right: refused outright (403), not explained as a rule of this customer."""
-    return association.partner_id == user.partner_id and not freeze_granted(user.partner)
+    return association.partner_id == user.partner_id and not granted_for(user)
 
 
 @dataclass(frozen=True)
@@ -63,9 +80,12 @@ class ControlsSummary:
 def controls_summary(customer: Customer, *, user=None, association: Association | None = None) -> ControlsSummary:
     may_unfreeze = False
     if user is not None and association is not None and user.has_perm(FREEZE_PERMISSION) and customer.frozen:
-        may_unfreeze = unfreeze_refusal(partner=user.partner, association=association) is None
+        may_unfreeze = unfreeze_refusal(partner=user.partner, association=association,
+                                        granted=granted_for(user)) is None
     by_partner = ""
-    if customer.frozen_by_partner_id:
+    if customer.frozen_by_partner_id and Customer.frozen_by_partner.is_cached(customer):
+        by_partner = customer.frozen_by_partner.name  # joined by the page's read (select_related)
+    elif customer.frozen_by_partner_id:
         by_partner = Partner.objects.filter(pk=customer.frozen_by_partner_id).values_list("name", flat=True).first()
     return ControlsSummary(
         frozen=customer.frozen,
@@ -101,7 +121,7 @@ def customer_controls_context(user, customer: Customer, association: Association
     may freeze or unfreeze this customer at all."""
     if association is None:
         return {"controls_summary": controls_summary(customer), "controls_may_act": False}
-    may_act = controls.control_refusal(partner=user.partner, association=association) is None
+    may_act = controls.control_refusal(partner=user.partner, association=association, granted=granted_for(user)) is None
     return {
         "controls_summary": controls_summary(customer, user=user, association=association),
         "controls_may_act": may_act,

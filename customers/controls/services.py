@@ -59,8 +59,10 @@ def freeze_granted(partner: Partner) -> bool:
     return PartnerControls.objects.filter(partner=partner, freeze_granted=True).exists()
 
 
-def control_refusal(*, partner: Partner, association: Association) -> str | None:
-    """Why ``partner`` may not freeze or unfreeze this association's customer, or None."""
+def control_refusal(*, partner: Partner, association: Association, granted: bool | None = None) -> str | None:
+    """Why ``partner`` may not freeze or unfreeze this association's customer, or None.
+    ``granted``: ``freeze_granted(partner)`` as a page read it once (``granted_for``); a
+    service leaves it out, so the grant is read again under its locks."""
     if not association.is_active:
         return _("This customer is no longer associated with your organization.")
     if association.partner_id != partner.pk and association.partner.distributor_id != partner.pk:
@@ -70,7 +72,7 @@ def control_refusal(*, partner: Partner, association: Association) -> str | None
             "Referral customers cannot be frozen or unfrozen by a partner: they pay the vendor themselves, "
             "so only the vendor can freeze their accounts."
         )
-    if association.partner_id == partner.pk and not freeze_granted(partner):
+    if association.partner_id == partner.pk and not (freeze_granted(partner) if granted is None else granted):
         return _(
             "Your distributor has not granted you the right to freeze and unfreeze your customers. "
             "Ask your distributor to grant it."
@@ -78,9 +80,9 @@ def control_refusal(*, partner: Partner, association: Association) -> str | None
     return None
 
 
-def unfreeze_refusal(*, partner: Partner, association: Association) -> str | None:
+def unfreeze_refusal(*, partner: Partner, association: Association, granted: bool | None = None) -> str | None:
     """Why ``partner`` may not lift the freeze of this association's customer, or None."""
-    refusal = control_refusal(partner=partner, association=association)
+    refusal = control_refusal(partner=partner, association=association, granted=granted)
     if refusal:
         return refusal
     customer = association.customer

@@ -3,7 +3,8 @@ signed-in member may lift its freeze, else "" (the account check's advice links 
 from django import template
 from django.urls import reverse
 
-from customers.controls.services import FREEZE_PERMISSION, freeze_granted, unfreeze_refusal
+from customers.controls.selectors import granted_for
+from customers.controls.services import FREEZE_PERMISSION, unfreeze_refusal
 
 register = template.Library()
 
@@ -14,8 +15,8 @@ def unfreeze_url(context) -> str:
     user = getattr(request, "user", None)
     if association is None or not getattr(user, "is_member", False) or not user.has_perm(FREEZE_PERMISSION):
         return ""
-    if association.partner_id == user.partner_id and not freeze_granted(user.partner):
+    if association.partner_id == user.partner_id and not granted_for(user):
         return ""
-    if unfreeze_refusal(partner=user.partner, association=association) is not None:
+    if unfreeze_refusal(partner=user.partner, association=association, granted=granted_for(user)) is not None:
         return ""
     return reverse("customers:controls_unfreeze", args=[association.customer_id])
