@@ -476,7 +476,10 @@ def top_up(conn, customers: int, started: float) -> None:
     if _empty(conn, "customers_associationrequest"):
         with conn.transaction():
             # One association in a hundred has an open request (a few already past their
-            # deadline, waiting for the expiry job); one in twelve has closed ones.
+            # deadline, waiting for the expiry job), each submitted at its own second of the
+            # last 176 hours as people submit them (not twelve shared instants, whose ties made
+            # the home's to-do statement read every partner's requests of one deadline); one in
+            # twelve has closed ones.
             conn.execute(sql.SQL("""
                 INSERT INTO customers_associationrequest (kind, status, target_type, reason, created_at, deadline,
                     handled_at, response_reason, failure_codes, association_id, handled_by_id, requested_by_id)
@@ -495,7 +498,7 @@ def top_up(conn, customers: int, started: float) -> None:
                             OR abs(hashint8extended(a.id, 62)) % 12 = 0 OR a.customer_id IN ({heavy}))) a
                 CROSS JOIN LATERAL (SELECT ({kinds})[1 + (a.h + a.n) % 3] AS kind,
                     CASE WHEN a.req_status = 'pending'
-                         THEN now() - (abs(hashint8extended(a.id, 64)) % 12) * interval '16 hours'
+                         THEN now() - (abs(hashint8extended(a.id, 64)) % 633600) * interval '1 second'
                          ELSE now() - (8 + (a.h + a.n * 37) % 900) * interval '1 day' END AS created) k
             """).format(
                 reason=pick(text_array(REASONS), len(REASONS), "a.id", 63),

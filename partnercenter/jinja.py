@@ -7,8 +7,8 @@ Autoescaping is on, with Django's escaping (:func:`django_escape`); ``_``/``gett
 that each row only writes its key into the path. Filters: ``strftime`` writes a date or time in
 the page's time zone, as ``|date`` does in Django templates; ``date`` is Django's ``|date`` (format
 names such as ``SHORT_DATETIME_FORMAT`` in the language's format, the current time zone);
-``truncatechars`` is Django's; ``money`` and ``moment`` are the portal's filters of the same
-names (``partnercenter/templatetags``)."""
+``truncatechars`` is Django's; ``money``, ``grouped`` and ``moment`` are the portal's filters of
+the same names (``partnercenter/templatetags``)."""
 from datetime import datetime
 
 from django.template.defaultfilters import date as django_date
@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 from markupsafe._speedups import _escape_inner
 
 from partnercenter.templatetags.moments import moment
-from partnercenter.templatetags.money import money
+from partnercenter.templatetags.money import grouped, money
 
 # A key no row has; only its position in the reversed path is used.
 _SENTINEL = 987654321987654321
@@ -103,5 +103,6 @@ def environment(**options) -> Environment:
     env = PortalEnvironment(extensions=extensions, **options)
     env.install_gettext_callables(translation.gettext, translation.ngettext, newstyle=True)
     env.globals.update(url=reverse, static=static)
-    env.filters.update(date=date, money=money, moment=moment, strftime=strftime, truncatechars=truncatechars)
+    env.filters.update(date=date, grouped=grouped, money=money, moment=moment, strftime=strftime,
+                       truncatechars=truncatechars)
     return env
