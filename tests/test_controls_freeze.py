@@ -207,7 +207,8 @@ def test_a_reseller_without_the_grant_gets_403_on_the_page_and_the_api(client, d
     token = api_services.partner_token_create(member=res_admin)[1]
     response = client.post(f"/api/v1/customers/{customer.pk}/freeze", data=json.dumps({"reason": "x"}),
                            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert response.status_code == 403
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert "Your distributor has not granted you" in response.json()["detail"]
     assert not Customer.objects.get(pk=customer.pk).frozen
 
 

@@ -21,7 +21,13 @@ from api.v1.paging import page_json
 from api.v1.schemas import MAX_ID, TEXT, Amount, BodyId, CursorLimit, Input
 from customers.controls import batches
 from customers.controls import services as controls
-from customers.controls.selectors import batch_for_member, controllable_association, controls_summary, lacks_grant
+from customers.controls.selectors import (
+    batch_for_member,
+    budget_association,
+    controllable_association,
+    controls_summary,
+    freezable_association,
+)
 from customers.models import BatchRow, Customer
 from organization.models import User
 from partnercenter.pagination import KeysetPaginator
@@ -84,13 +90,6 @@ def controls_json(customer: Customer) -> dict:
     }
 
 
-def _association(member, customer_id: int):
-    association = controllable_association(member, customer_id)
-    if lacks_grant(member, association):
-        raise permission_denied()
-    return association
-
-
 @router.get(
     "/customers/{customer_id}/controls",
     response=ControlsOut,
@@ -116,7 +115,7 @@ def get_controls(request, customer_id: int = Id):
 @idempotent
 def freeze_customer(request, data: FreezeIn, customer_id: int = Id):
     member = request.auth.member
-    customer = controls.customer_freeze(actor=member, association=_association(member, customer_id),
+    customer = controls.customer_freeze(actor=member, association=freezable_association(member, customer_id),
                                         reason=data.reason)
     return controls_json(customer)
 
@@ -133,7 +132,7 @@ def freeze_customer(request, data: FreezeIn, customer_id: int = Id):
 @idempotent
 def unfreeze_customer(request, data: FreezeIn, customer_id: int = Id):
     member = request.auth.member
-    customer = controls.customer_unfreeze(actor=member, association=_association(member, customer_id),
+    customer = controls.customer_unfreeze(actor=member, association=freezable_association(member, customer_id),
                                           reason=data.reason)
     return controls_json(customer)
 
@@ -149,7 +148,7 @@ def unfreeze_customer(request, data: FreezeIn, customer_id: int = Id):
 @idempotent
 def set_budget(request, data: BudgetIn, customer_id: int = Id):
     member = request.auth.member
-    association = controllable_association(member, customer_id)
+    association = budget_association(member, customer_id)
     customer = controls.customer_budget_set(
         actor=member, association=association, amount=Decimal(data.amount), reason=data.reason,
         unfreeze=data.unfreeze,

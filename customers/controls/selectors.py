@@ -4,8 +4,10 @@ freeze and budget as a page shows them, and the budget history."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.http import QueryDict
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from customers.controls import services as controls
 from customers.controls.services import (
@@ -43,6 +45,36 @@ def lacks_grant(user, association: Association) -> bool:
     return association.partner_id == user.partner_id and not freeze_granted(user.partner)
 
 
+def freezable_association(user, customer_pk) -> Association:
+    """``controllable_association`` for freezing and unfreezing: a member of a reseller its
+    distributor has not granted the right is refused (403) on the page and in the API alike."""
+    association = controllable_association(user, customer_pk)
+    if lacks_grant(user, association):
+        raise PermissionDenied(
+            _("Your distributor has not granted you the right to freeze and unfreeze your customers.")
+        )
+    return association
+
+
+def budget_association(user, customer_pk) -> Association:
+    """``controllable_association`` for the monthly budget: only the partner's own customers,
+    since a reseller's customer's budget is the reseller's (a distributor gets a 404)."""
+    association = controllable_association(user, customer_pk)
+    if association.partner_id != user.partner_id:
+        raise Http404
+    return association
+
+
+def may_unfreeze(user, association: Association) -> bool:
+    """Whether the member may lift the customer's freeze now (the Unfreeze button, the budget
+    form's tick box)."""
+    return bool(
+        user.has_perm(FREEZE_PERMISSION)
+        and association.customer.frozen
+        and unfreeze_refusal(partner=user.partner, association=association) is None
+    )
+
+
 @dataclass(frozen=True)
 class ControlsSummary:
     """What the customer page and the Account Center show of the controls."""
@@ -61,9 +93,6 @@ class ControlsSummary:
 
 
 def controls_summary(customer: Customer, *, user=None, association: Association | None = None) -> ControlsSummary:
-    may_unfreeze = False
-    if user is not None and association is not None and user.has_perm(FREEZE_PERMISSION) and customer.frozen:
-        may_unfreeze = unfreeze_refusal(partner=user.partner, association=association) is None
     by_partner = ""
     if customer.frozen_by_partner_id:
         by_partner = Partner.objects.filter(pk=customer.frozen_by_partner_id).values_list("name", flat=True).first()
@@ -78,7 +107,7 @@ def controls_summary(customer: Customer, *, user=None, association: Association 
         budget=customer.monthly_budget,
         spend=month_to_date(customer),
         percent=used_percent(customer),
-        may_unfreeze=may_unfreeze,
+        may_unfreeze=user is not None and association is not None and may_unfreeze(user, association),
     )
 
 

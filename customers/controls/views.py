@@ -3,7 +3,7 @@ customer (a form page and its POST each), the partner's control settings and a d
 grants to its resellers."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,11 +15,12 @@ from customers.controls.export import batch_csv_response
 from customers.controls.forms import BatchForm, BudgetForm, ControlsSettingsForm, FreezeForm
 from customers.controls.selectors import (
     batch_for_member,
+    budget_association,
     budget_history,
-    controllable_association,
     controls_summary,
-    lacks_grant,
+    freezable_association,
     matching_customer_ids,
+    may_unfreeze,
     resellers_with_grants,
 )
 from customers.models import Batch
@@ -39,15 +40,6 @@ RESULT_ROWS_SHOWN = 500
 
 def _customer_url(customer) -> str:
     return reverse("customers:detail", args=[customer.pk]) + "#controls"
-
-
-def _association(request, pk):
-    association = controllable_association(request.user, pk)
-    if lacks_grant(request.user, association):
-        raise PermissionDenied(
-            _("Your distributor has not granted you the right to freeze and unfreeze your customers.")
-        )
-    return association
 
 
 def _freeze_page(request, association, form, *, action: str):
@@ -73,7 +65,7 @@ def _freeze_page(request, association, form, *, action: str):
 
 
 def _freeze_submit(request, pk, *, action: str):
-    association = _association(request, pk)
+    association = freezable_association(request.user, pk)
     form = FreezeForm(request.POST)
     service = controls.customer_freeze if action == "freeze" else controls.customer_unfreeze
     if action == "freeze":
@@ -93,7 +85,7 @@ def _freeze_submit(request, pk, *, action: str):
 @require_GET
 @member_permission_required(FREEZE)
 def freeze_form(request, pk):
-    return _freeze_page(request, _association(request, pk), FreezeForm(), action="freeze")
+    return _freeze_page(request, freezable_association(request.user, pk), FreezeForm(), action="freeze")
 
 
 @require_POST
@@ -106,7 +98,7 @@ def freeze(request, pk):
 @require_GET
 @member_permission_required(FREEZE)
 def unfreeze_form(request, pk):
-    return _freeze_page(request, _association(request, pk), FreezeForm(), action="unfreeze")
+    return _freeze_page(request, freezable_association(request.user, pk), FreezeForm(), action="unfreeze")
 
 
 @require_POST
@@ -114,21 +106,6 @@ def unfreeze_form(request, pk):
 @operation_protected
 def unfreeze(request, pk):
     return _freeze_submit(request, pk, action="unfreeze")
-
-
-def _budget_association(request, pk):
-    association = controllable_association(request.user, pk)
-    if association.partner_id != request.user.partner_id:
-        raise Http404  # a reseller's customer: its budget is the reseller's
-    return association
-
-
-def _may_unfreeze(request, association) -> bool:
-    return bool(
-        request.user.has_perm(FREEZE)
-        and association.customer.frozen
-        and controls.unfreeze_refusal(partner=request.user.partner, association=association) is None
-    )
 
 
 def _budget_page(request, association, form):
@@ -153,17 +130,17 @@ def _budget_page(request, association, form):
 @require_GET
 @member_permission_required(BUDGETS)
 def budget_form(request, pk):
-    association = _budget_association(request, pk)
-    may_unfreeze = _may_unfreeze(request, association)
-    initial = {"amount": association.customer.monthly_budget, "unfreeze": may_unfreeze}
-    return _budget_page(request, association, BudgetForm(initial=initial, may_unfreeze=may_unfreeze))
+    association = budget_association(request.user, pk)
+    unfreezable = may_unfreeze(request.user, association)
+    initial = {"amount": association.customer.monthly_budget, "unfreeze": unfreezable}
+    return _budget_page(request, association, BudgetForm(initial=initial, may_unfreeze=unfreezable))
 
 
 @require_POST
 @member_permission_required(BUDGETS)
 def budget(request, pk):
-    association = _budget_association(request, pk)
-    form = BudgetForm(request.POST, may_unfreeze=_may_unfreeze(request, association))
+    association = budget_association(request.user, pk)
+    form = BudgetForm(request.POST, may_unfreeze=may_unfreeze(request.user, association))
     return form_action(
         request,
         form,
