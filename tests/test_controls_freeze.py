@@ -2,6 +2,7 @@
 import json
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -187,6 +188,27 @@ def test_the_freeze_page_posts_and_redirects(as_user, admin_member, customer):
     response = client.post(reverse("customers:controls_freeze_submit", args=[customer.pk]), {"reason": "web"})
     assert response.status_code == 302
     assert Customer.objects.get(pk=customer.pk).frozen
+
+
+def test_the_freeze_and_unfreeze_pages_each_explain_their_own_rule_and_post_to_their_own_action(
+    as_user, admin_member, customer
+):
+    client = as_user(admin_member)
+    body = client.get(reverse("customers:controls_freeze", args=[customer.pk])).content.decode()
+    assert "<h1 class=\"h3\">Freeze account</h1>" in body
+    assert reverse("customers:controls_freeze_submit", args=[customer.pk]) in body
+    assert "This customer account is not frozen." not in body
+    body = client.get(reverse("customers:controls_unfreeze", args=[customer.pk])).content.decode()
+    assert "<h1 class=\"h3\">Unfreeze account</h1>" in body and "This customer account is not frozen." in body
+    controls.customer_freeze(actor=admin_member, association=association_of(customer), reason="x")
+    body = client.get(reverse("customers:controls_freeze", args=[customer.pk])).content.decode()
+    assert "This customer account is already frozen." in body
+    body = client.get(reverse("customers:controls_unfreeze", args=[customer.pk])).content.decode()
+    assert reverse("customers:controls_unfreeze_submit", args=[customer.pk]) in body
+    assert reverse("customers:controls_freeze_submit", args=[customer.pk]) not in body
+    response = client.post(reverse("customers:controls_unfreeze_submit", args=[customer.pk]), {"reason": "web"})
+    assert response.status_code == 302 and not Customer.objects.get(pk=customer.pk).frozen
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [f"The account of {customer.name} is unfrozen."]
 
 
 def test_the_freeze_page_shows_a_refused_rule_as_a_form_error(as_user, admin_member, partner):

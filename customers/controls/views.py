@@ -1,12 +1,16 @@
 """Reseller controls in the partner portal: freeze, unfreeze and the monthly budget of a
 customer (a form page and its POST each), the partner's control settings and a distributor's
 grants to its resellers."""
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from customers.controls import batches
@@ -42,24 +46,39 @@ def _customer_url(customer) -> str:
     return reverse("customers:detail", args=[customer.pk]) + "#controls"
 
 
+@dataclass(frozen=True)
+class _FreezeAction:
+    """What tells freezing from unfreezing on their pages: the title (and button), the rule
+    the page explains before the form, the service and the message after it."""
+
+    title: str
+    refusal: Callable
+    service: Callable
+    done: str
+
+
+FREEZE_ACTIONS = {
+    "freeze": _FreezeAction(gettext_lazy("Freeze account"), controls.freeze_refusal, controls.customer_freeze,
+                            gettext_lazy("The account of %(customer)s is frozen.")),
+    "unfreeze": _FreezeAction(gettext_lazy("Unfreeze account"), controls.unfreeze_refusal,
+                              controls.customer_unfreeze, gettext_lazy("The account of %(customer)s is unfrozen.")),
+}
+
+
 def _freeze_page(request, association, form, *, action: str):
-    user = request.user
-    if action == "freeze":
-        title, refusal = _("Freeze account"), controls.freeze_refusal(partner=user.partner, association=association)
-    else:
-        title, refusal = _("Unfreeze account"), controls.unfreeze_refusal(partner=user.partner, association=association)
+    kind = FREEZE_ACTIONS[action]
     return render(
         request,
         "customers/controls/action_form.html",
         {
-            "title": title,
+            "title": kind.title,
             "association": association,
             "customer": association.customer,
             "summary": controls_summary(association.customer),
             "form": form,
-            "refusal": refusal,
+            "refusal": kind.refusal(partner=request.user.partner, association=association),
             "submit_url": reverse(f"customers:controls_{action}_submit", args=[association.customer_id]),
-            "submit_label": title,
+            "submit_label": kind.title,
         },
     )
 
@@ -67,16 +86,12 @@ def _freeze_page(request, association, form, *, action: str):
 def _freeze_submit(request, pk, *, action: str):
     association = freezable_association(request.user, pk)
     form = FreezeForm(request.POST)
-    service = controls.customer_freeze if action == "freeze" else controls.customer_unfreeze
-    if action == "freeze":
-        message = _("The account of %(customer)s is frozen.")
-    else:
-        message = _("The account of %(customer)s is unfrozen.")
+    kind = FREEZE_ACTIONS[action]
     return form_action(
         request,
         form,
-        act=lambda data: service(actor=request.user, association=association, reason=data["reason"]),
-        success=message % {"customer": association.customer.name},
+        act=lambda data: kind.service(actor=request.user, association=association, reason=data["reason"]),
+        success=kind.done % {"customer": association.customer.name},
         done=lambda customer: redirect(_customer_url(customer)),
         page=lambda: _freeze_page(request, association, form, action=action),
     )
@@ -84,21 +99,19 @@ def _freeze_submit(request, pk, *, action: str):
 
 @require_GET
 @member_permission_required(FREEZE)
-def freeze_form(request, pk):
-    return _freeze_page(request, freezable_association(request.user, pk), FreezeForm(), action="freeze")
+def freeze_form(request, pk, action: str):
+    """The freeze or the unfreeze page (``action`` from the URL), its form posting to the
+    action's own view below."""
+    return _freeze_page(request, freezable_association(request.user, pk), FreezeForm(), action=action)
 
 
+# Two views, not one with the action from the URL: operation protection names what it
+# confirms by the view (organization.protection.PROTECTED_ACTIONS).
 @require_POST
 @member_permission_required(FREEZE)
 @operation_protected
 def freeze(request, pk):
     return _freeze_submit(request, pk, action="freeze")
-
-
-@require_GET
-@member_permission_required(FREEZE)
-def unfreeze_form(request, pk):
-    return _freeze_page(request, freezable_association(request.user, pk), FreezeForm(), action="unfreeze")
 
 
 @require_POST
