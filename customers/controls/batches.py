@@ -25,9 +25,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.controls import services as controls
-from customers.controls.selectors import lacks_grant
+from customers.controls.selectors import controllable_associations, lacks_grant
 from customers.models import Association, Batch, BatchRow
-from customers.selectors import manager_scope
 from organization.models import User
 
 INLINE_ROWS = 300
@@ -94,16 +93,7 @@ def _associations(actor, customer_ids) -> dict[int, Association]:
     ids = list(customer_ids)
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
-        qs = Association.objects.filter(status=Association.Status.ACTIVE, customer_id__in=chunk).select_related(
-            "customer", "partner", "partner__distributor"
-        )
-        partner = actor.partner
-        qs = qs.filter(partner=partner) | (qs.filter(partner__distributor=partner) if partner.is_distributor
-                                          else qs.none())
-        scope = manager_scope(actor)
-        if scope is not None:
-            qs = qs.filter(customer__manager_id__in=scope)
-        found.update({a.customer_id: a for a in qs})
+        found.update({a.customer_id: a for a in controllable_associations(actor).filter(customer_id__in=chunk)})
     return found
 
 

@@ -23,12 +23,13 @@ from customers.selectors import customer_list_managers, customer_list_rows, mana
 from organization.models import Partner
 
 
-def controllable_association(user, customer_pk) -> Association:
-    """The active association of a customer of the member's partner or of one of its
-    resellers (a distributor's), narrowed for customer managers. 404 for anything else."""
+def controllable_associations(user):
+    """The active associations of the customers of the member's partner and of its resellers
+    (a distributor's), narrowed for customer managers: what the member may act on, one
+    customer at a time or in a batch."""
     partner = user.partner
     qs = Association.objects.filter(status=Association.Status.ACTIVE).select_related(
-        "customer", "customer__user", "partner", "partner__distributor"
+        "customer", "partner", "partner__distributor"
     )
     own = qs.filter(partner=partner)
     if partner.is_distributor:
@@ -36,7 +37,12 @@ def controllable_association(user, customer_pk) -> Association:
     scope = manager_scope(user)
     if scope is not None:
         own = own.filter(customer__manager_id__in=scope)
-    return get_object_or_404(own, customer_id=customer_pk)
+    return own
+
+
+def controllable_association(user, customer_pk) -> Association:
+    """One of ``controllable_associations``, by its customer; 404 for anything else."""
+    return get_object_or_404(controllable_associations(user).select_related("customer__user"), customer_id=customer_pk)
 
 
 def lacks_grant(user, association: Association) -> bool:
