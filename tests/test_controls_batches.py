@@ -110,6 +110,27 @@ def test_a_cancelled_batch_stops_and_resumes_without_applying_a_row_twice(admin_
     assert BatchRow.objects.filter(batch=batch, outcome="changed").count() == 3
 
 
+def test_the_batch_page_cancels_and_resumes_with_a_message_and_refuses_with_one(
+    as_user, admin_member, customers, django_capture_on_commit_callbacks
+):
+    client = as_user(admin_member)
+    batch = batches.batch_create(actor=admin_member, action="freeze", customer_ids=ids(customers[:2]), reason="x")
+    detail = reverse("customers:batch_detail", args=[batch.pk])
+
+    def press(name):
+        response = client.post(reverse(f"customers:batch_{name}", args=[batch.pk]), follow=True)
+        assert response.redirect_chain == [(detail, 302)]
+        return [(m.level_tag, str(m)) for m in response.context["messages"]]
+
+    assert press("cancel") == [("success", "The batch is cancelled. Rows already changed stay changed.")]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert press("resume") == [("success", "The batch goes on with the rows still pending.")]
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE
+    assert press("cancel") == [("error", "This batch has already finished.")]
+    assert press("resume") == [("error", "This batch is running or has finished.")]
+
+
 def test_a_lost_worker_is_resumed_and_each_row_still_applies_once(admin_member, customers):
     batch = batches.batch_create(actor=admin_member, action="freeze", customer_ids=ids(customers[:3]), reason="lost")
     batches.batch_run(batch_id=batch.pk, limit=2)

@@ -228,12 +228,9 @@ def test_the_api_sets_a_budget_and_reads_the_controls(admin_member, customer):
 
 
 def test_a_distributor_cannot_budget_its_resellers_customer_on_the_page_or_the_api(client, db):
-    distributor = f.DistributorFactory(account_name="dist")
-    reseller = f.ResellerFactory(account_name="resell", distributor=distributor)
-    customer = f.CustomerWithUserFactory(account_name="res-cust")
-    f.AssociationFactory(partner=reseller, customer=customer, type=Association.Type.RESELLER)
-    dist_admin = f.MemberFactory(partner=distributor, member_name="admin", roles=["system_admin"],
-                                 is_partner_admin=True)
+    from tests.test_controls_freeze import reseller_setup
+
+    _distributor, _reseller, customer, dist_admin, _res_admin = reseller_setup(granted=True)
     client.force_login(dist_admin, backend="organization.backends.RolePermissionBackend")
     assert client.get(reverse("customers:controls_budget", args=[customer.pk])).status_code == 404
     response = client.post(reverse("customers:controls_budget_submit", args=[customer.pk]), {"amount": "40.00"})

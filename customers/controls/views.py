@@ -4,7 +4,6 @@ grants to its resellers."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import QueryDict
 from django.shortcuts import redirect, render
@@ -32,7 +31,7 @@ from customers.selectors import customer_list_managers
 from organization.models import User
 from organization.protection import operation_protected
 from partnercenter.access import member_permission_required
-from partnercenter.actions import form_action
+from partnercenter.actions import form_action, post_action
 from partnercenter.money import format_amount
 
 FREEZE = "customers.freeze_customers"
@@ -271,24 +270,18 @@ def batch_csv(request, pk):
 @require_POST
 @member_permission_required("customers.view_customer")
 def batch_cancel(request, pk):
-    found = batch_for_member(request.user, pk)
-    try:
-        batches.batch_cancel(actor=request.user, batch=found)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("The batch is cancelled. Rows already changed stay changed."))
-    return redirect("customers:batch_detail", pk=found.pk)
+    return _batch_action(request, pk, batches.batch_cancel,
+                         _("The batch is cancelled. Rows already changed stay changed."))
 
 
 @require_POST
 @member_permission_required("customers.view_customer")
 def batch_resume(request, pk):
+    return _batch_action(request, pk, batches.batch_resume, _("The batch goes on with the rows still pending."))
+
+
+def _batch_action(request, pk, service, success):
+    """A button on the batch's page: ``service`` on the member's batch, back to its page."""
     found = batch_for_member(request.user, pk)
-    try:
-        batches.batch_resume(actor=request.user, batch=found)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("The batch goes on with the rows still pending."))
-    return redirect("customers:batch_detail", pk=found.pk)
+    return post_action(request, act=lambda: service(actor=request.user, batch=found), success=success,
+                       done=lambda: redirect("customers:batch_detail", pk=found.pk))
