@@ -102,6 +102,13 @@ def delivery_json(delivery) -> dict:
     }
 
 
+def _endpoint_post(path: str, *, operation_id: str, summary: str, refusals: list[str], response=EndpointOut):
+    """The route of a button on one endpoint: an idempotent POST, a 404 for another partner's
+    endpoint and the 409 ``refusals`` of its service."""
+    return router.post(path, response=response, auth=auth.partner(MANAGE), operation_id=operation_id,
+                       summary=summary, openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=refusals))
+
+
 def _on_endpoint(request, endpoint_id: int, service):
     """``service`` on the member's endpoint (another partner's is a 404); a refusal is a 409."""
     member = request.auth.member
@@ -160,17 +167,15 @@ def delete_endpoint(request, endpoint_id: int = Id):
     return HttpResponse(status=204)
 
 
-@router.post("/webhooks/{endpoint_id}/disable", response=EndpointOut, auth=auth.partner(MANAGE),
-             operation_id="disableWebhookEndpoint", summary="Stop sending events to a webhook endpoint",
-             openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["already_disabled"]))
+@_endpoint_post("/webhooks/{endpoint_id}/disable", operation_id="disableWebhookEndpoint",
+                summary="Stop sending events to a webhook endpoint", refusals=["already_disabled"])
 @idempotent
 def disable_endpoint(request, endpoint_id: int = Id):
     return endpoint_json(_on_endpoint(request, endpoint_id, services.endpoint_disable))
 
 
-@router.post("/webhooks/{endpoint_id}/enable", response=EndpointOut, auth=auth.partner(MANAGE),
-             operation_id="enableWebhookEndpoint", summary="Send events to a disabled webhook endpoint again",
-             openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["already_active"]))
+@_endpoint_post("/webhooks/{endpoint_id}/enable", operation_id="enableWebhookEndpoint",
+                summary="Send events to a disabled webhook endpoint again", refusals=["already_active"])
 @idempotent
 def enable_endpoint(request, endpoint_id: int = Id):
     return endpoint_json(_on_endpoint(request, endpoint_id, services.endpoint_enable))
@@ -186,9 +191,8 @@ def rotate_secret(request, endpoint_id: int = Id):
     return {**endpoint_json(endpoint), "secret": secret}
 
 
-@router.post("/webhooks/{endpoint_id}/test", response={202: DeliveryOut}, auth=auth.partner(MANAGE),
-             operation_id="sendWebhookTestEvent", summary="Send a webhook.test event to the endpoint",
-             openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["disabled"]))
+@_endpoint_post("/webhooks/{endpoint_id}/test", response={202: DeliveryOut}, operation_id="sendWebhookTestEvent",
+                summary="Send a webhook.test event to the endpoint", refusals=["disabled"])
 @idempotent
 def send_test(request, endpoint_id: int = Id):
     return Status(202, delivery_json(_on_endpoint(request, endpoint_id, services.endpoint_send_test)))
