@@ -181,6 +181,25 @@ def test_the_api_creates_reads_and_lists_a_batch(admin_member, customers, client
     assert len(rows) == 5 and {r["outcome"] for r in rows} == {"changed", "refused"}
 
 
+def test_the_page_and_the_api_leave_a_batch_over_the_inline_rows_to_the_worker(
+    as_user, admin_member, customers, monkeypatch, client
+):
+    monkeypatch.setattr(batches, "INLINE_ROWS", 2)
+    body = {"action": "freeze", "customers": ids(customers), "reason": "bg", "step": "apply"}
+    assert as_user(admin_member).post(reverse("customers:batch"), body).status_code == 302
+    token = api_services.partner_token_create(member=admin_member)[1]
+    created = client.post("/api/v1/batches", data=json.dumps({"action": "freeze", "customer_ids": ids(customers),
+                                                              "reason": "bg"}),
+                          content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert created.status_code == 201 and created.json()["status"] == "queued" and created.json()["pending"] == 5
+    assert list(Batch.objects.values_list("status", flat=True)) == ["queued", "queued"]
+    assert not OperationRecord.objects.filter(event="customer.frozen").exists()
+    monkeypatch.setattr(batches, "INLINE_ROWS", 5)
+    started = batches.batch_start(actor=admin_member, action="freeze", customer_ids=ids(customers), reason="now")
+    started.refresh_from_db()
+    assert started.status == Batch.Status.DONE
+
+
 def test_an_id_that_names_no_customer_is_a_refused_row(admin_member, customers):
     batch = batches.batch_create(actor=admin_member, action="freeze", customer_ids=[customers[0].pk, 987654321],
                                  reason="x")

@@ -285,9 +285,7 @@ def preview_batch(request, data: BatchIn):
 @idempotent
 def create_batch(request, data: BatchIn):
     member = request.auth.member
-    batch = batches.batch_create(actor=member, **_batch_args(member, data))
-    if batch.total <= batches.INLINE_ROWS:
-        batches.batch_run(batch_id=batch.pk)
+    batch = batches.batch_start(actor=member, **_batch_args(member, data))
     return Status(201, batch_json(batch_for_member(member, batch.pk)))
 
 

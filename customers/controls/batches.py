@@ -149,6 +149,16 @@ def batch_create(*, actor, action: str, customer_ids, reason: str = "", amount: 
     return batch
 
 
+def batch_start(*, actor, **params) -> Batch:
+    """What the batch page's Apply and the API's createBatch do: ``batch_create``, then a batch
+    of up to ``INLINE_ROWS`` rows applied before the answer (``batch_create`` queued a larger
+    one to the worker). Not in a transaction of its own: each row has its own."""
+    batch = batch_create(actor=actor, **params)
+    if batch.total <= INLINE_ROWS:
+        batch_run(batch_id=batch.pk)
+    return batch
+
+
 def _enqueue(batch: Batch) -> None:
     from customers.controls.tasks import run_batch
     from notifications.queue import enqueue_with_change

@@ -232,9 +232,7 @@ def batch(request):
         step = request.POST.get("step")
         try:
             if step == "apply":
-                created = batches.batch_create(actor=user, customer_ids=ids, **params)
-                if created.total <= batches.INLINE_ROWS:
-                    batches.batch_run(batch_id=created.pk)
+                created = batches.batch_start(actor=user, customer_ids=ids, **params)
                 return redirect("customers:batch_detail", pk=created.pk)
             if step == "preview":
                 preview = batches.batch_preview(actor=user, customer_ids=ids, **params)
