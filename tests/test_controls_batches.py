@@ -110,6 +110,27 @@ def test_a_cancelled_batch_stops_and_resumes_without_applying_a_row_twice(admin_
     assert BatchRow.objects.filter(batch=batch, outcome="changed").count() == 3
 
 
+def test_the_batch_page_cancels_and_resumes_with_a_message_and_refuses_with_one(
+    as_user, admin_member, customers, django_capture_on_commit_callbacks
+):
+    client = as_user(admin_member)
+    batch = batches.batch_create(actor=admin_member, action="freeze", customer_ids=ids(customers[:2]), reason="x")
+    detail = reverse("customers:batch_detail", args=[batch.pk])
+
+    def press(name):
+        response = client.post(reverse(f"customers:batch_{name}", args=[batch.pk]), follow=True)
+        assert response.redirect_chain == [(detail, 302)]
+        return [(m.level_tag, str(m)) for m in response.context["messages"]]
+
+    assert press("cancel") == [("success", "The batch is cancelled. Rows already changed stay changed.")]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert press("resume") == [("success", "The batch goes on with the rows still pending.")]
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE
+    assert press("cancel") == [("error", "This batch has already finished.")]
+    assert press("resume") == [("error", "This batch is running or has finished.")]
+
+
 def test_a_lost_worker_is_resumed_and_each_row_still_applies_once(admin_member, customers):
     batch = batches.batch_create(actor=admin_member, action="freeze", customer_ids=ids(customers[:3]), reason="lost")
     batches.batch_run(batch_id=batch.pk, limit=2)
@@ -158,6 +179,25 @@ def test_the_api_creates_reads_and_lists_a_batch(admin_member, customers, client
     assert created.status_code == 201 and created.json()["status"] == "done" and created.json()["changed"] == 4
     rows = client.get(f"/api/v1/batches/{created.json()['id']}/rows", **headers).json()["results"]
     assert len(rows) == 5 and {r["outcome"] for r in rows} == {"changed", "refused"}
+
+
+def test_the_page_and_the_api_leave_a_batch_over_the_inline_rows_to_the_worker(
+    as_user, admin_member, customers, monkeypatch, client
+):
+    monkeypatch.setattr(batches, "INLINE_ROWS", 2)
+    body = {"action": "freeze", "customers": ids(customers), "reason": "bg", "step": "apply"}
+    assert as_user(admin_member).post(reverse("customers:batch"), body).status_code == 302
+    token = api_services.partner_token_create(member=admin_member)[1]
+    created = client.post("/api/v1/batches", data=json.dumps({"action": "freeze", "customer_ids": ids(customers),
+                                                              "reason": "bg"}),
+                          content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert created.status_code == 201 and created.json()["status"] == "queued" and created.json()["pending"] == 5
+    assert list(Batch.objects.values_list("status", flat=True)) == ["queued", "queued"]
+    assert not OperationRecord.objects.filter(event="customer.frozen").exists()
+    monkeypatch.setattr(batches, "INLINE_ROWS", 5)
+    started = batches.batch_start(actor=admin_member, action="freeze", customer_ids=ids(customers), reason="now")
+    started.refresh_from_db()
+    assert started.status == Batch.Status.DONE
 
 
 def test_an_id_that_names_no_customer_is_a_refused_row(admin_member, customers):

@@ -227,6 +227,21 @@ def test_the_api_sets_a_budget_and_reads_the_controls(admin_member, customer):
     assert response.json()["budget_used_percent"] == 0
 
 
+def test_a_distributor_cannot_budget_its_resellers_customer_on_the_page_or_the_api(client, db):
+    from tests.test_controls_freeze import reseller_setup
+
+    _distributor, _reseller, customer, dist_admin, _res_admin = reseller_setup(granted=True)
+    client.force_login(dist_admin, backend="organization.backends.RolePermissionBackend")
+    assert client.get(reverse("customers:controls_budget", args=[customer.pk])).status_code == 404
+    response = client.post(reverse("customers:controls_budget_submit", args=[customer.pk]), {"amount": "40.00"})
+    assert response.status_code == 404
+    token = api_services.partner_token_create(member=dist_admin)[1]
+    response = client.post(f"/api/v1/customers/{customer.pk}/budget", data=json.dumps({"amount": "40.00"}),
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert Customer.objects.get(pk=customer.pk).monthly_budget is None and not BudgetChange.objects.exists()
+
+
 def test_the_controls_settings_page_saves_the_two_settings(as_user, admin_member, partner):
     response = as_user(admin_member).post(reverse("customers:controls_settings"),
                                           {"start_frozen_until_budget": "on", "freeze_on_exhaustion": "on"})

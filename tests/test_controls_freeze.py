@@ -2,6 +2,7 @@
 import json
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -189,6 +190,27 @@ def test_the_freeze_page_posts_and_redirects(as_user, admin_member, customer):
     assert Customer.objects.get(pk=customer.pk).frozen
 
 
+def test_the_freeze_and_unfreeze_pages_each_explain_their_own_rule_and_post_to_their_own_action(
+    as_user, admin_member, customer
+):
+    client = as_user(admin_member)
+    body = client.get(reverse("customers:controls_freeze", args=[customer.pk])).content.decode()
+    assert "<h1 class=\"h3\">Freeze account</h1>" in body
+    assert reverse("customers:controls_freeze_submit", args=[customer.pk]) in body
+    assert "This customer account is not frozen." not in body
+    body = client.get(reverse("customers:controls_unfreeze", args=[customer.pk])).content.decode()
+    assert "<h1 class=\"h3\">Unfreeze account</h1>" in body and "This customer account is not frozen." in body
+    controls.customer_freeze(actor=admin_member, association=association_of(customer), reason="x")
+    body = client.get(reverse("customers:controls_freeze", args=[customer.pk])).content.decode()
+    assert "This customer account is already frozen." in body
+    body = client.get(reverse("customers:controls_unfreeze", args=[customer.pk])).content.decode()
+    assert reverse("customers:controls_unfreeze_submit", args=[customer.pk]) in body
+    assert reverse("customers:controls_freeze_submit", args=[customer.pk]) not in body
+    response = client.post(reverse("customers:controls_unfreeze_submit", args=[customer.pk]), {"reason": "web"})
+    assert response.status_code == 302 and not Customer.objects.get(pk=customer.pk).frozen
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [f"The account of {customer.name} is unfrozen."]
+
+
 def test_the_freeze_page_shows_a_refused_rule_as_a_form_error(as_user, admin_member, partner):
     referral = f.CustomerWithUserFactory(account_name="ref-web")
     f.AssociationFactory(partner=partner, customer=referral, type=Association.Type.REFERRAL)
@@ -207,7 +229,8 @@ def test_a_reseller_without_the_grant_gets_403_on_the_page_and_the_api(client, d
     token = api_services.partner_token_create(member=res_admin)[1]
     response = client.post(f"/api/v1/customers/{customer.pk}/freeze", data=json.dumps({"reason": "x"}),
                            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert response.status_code == 403
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert "Your distributor has not granted you" in response.json()["detail"]
     assert not Customer.objects.get(pk=customer.pk).frozen
 
 

@@ -444,6 +444,38 @@ def test_the_portal_redelivers_and_edits_and_deletes(as_user, admin_member, part
     assert not Endpoint.objects.exists() and not Delivery.objects.exists()
 
 
+def test_the_portal_buttons_disable_enable_and_test_with_a_message_and_refuse_with_one(as_user, admin_member):
+    client = as_user(admin_member)
+    endpoint, _ = make_endpoint(admin_member, "http://127.0.0.1:9/hooks")
+    detail = reverse("webhooks:detail", args=[endpoint.pk])
+
+    def press(name):
+        response = client.post(reverse(f"webhooks:{name}", args=[endpoint.pk]), follow=True)
+        assert response.redirect_chain == [(detail, 302)]
+        return [(m.level_tag, str(m)) for m in response.context["messages"]]
+
+    assert press("disable") == [("success", "The webhook endpoint is disabled: no new events are sent to it.")]
+    assert press("disable") == [("error", "This webhook endpoint is already disabled.")]
+    assert press("test") == [("error", "Enable the endpoint before sending it a test event.")]
+    assert not Delivery.objects.filter(endpoint=endpoint, event="webhook.test").exists()
+    assert press("enable") == [("success", "The webhook endpoint is enabled.")]
+    assert press("test") == [("success", "A test event is on its way; its delivery is at the top of the log.")]
+    assert Delivery.objects.filter(endpoint=endpoint, event="webhook.test").count() == 1
+    assert list(OperationRecord.objects.filter(event__startswith="webhook.").order_by("id").values_list(
+        "event", flat=True)) == ["webhook.created", "webhook.disabled", "webhook.enabled"]
+
+
+def test_the_edit_page_shows_the_endpoint_and_a_bad_form_again_with_400(as_user, admin_member):
+    client = as_user(admin_member)
+    endpoint, _ = make_endpoint(admin_member, "http://127.0.0.1:9/hooks", description="ERP")
+    response = client.get(reverse("webhooks:edit", args=[endpoint.pk]))
+    assert response.status_code == 200 and 'value="http://127.0.0.1:9/hooks"' in response.content.decode()
+    response = client.post(reverse("webhooks:edit", args=[endpoint.pk]), {"url": "http://127.0.0.1:9/new"})
+    assert response.status_code == 400 and "Choose at least one event, or all events." in response.content.decode()
+    endpoint.refresh_from_db()
+    assert endpoint.url == "http://127.0.0.1:9/hooks"
+
+
 def test_the_delivery_log_escapes_what_a_receiver_answered(as_user, admin_member, partner, customer):
     endpoint, _ = make_endpoint(admin_member, "http://127.0.0.1:9/hooks")
     delivery = Delivery.objects.get(record=association_created(partner, customer))

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from partnercenter.access import member_permission_required
-from partnercenter.actions import form_action
+from partnercenter.actions import form_page, post_action, posted
 from partnercenter.pagination import list_page
 from webhooks import services
 from webhooks.forms import EndpointForm
@@ -65,10 +65,8 @@ def endpoint_detail(request, pk):
 @member_permission_required(MANAGE)
 def endpoint_edit(request, pk):
     endpoint = endpoint_for(request.user, pk)
-    form = EndpointForm.of(endpoint, request.POST if request.method == "POST" else None)
-    if request.method == "GET":
-        return render(request, "webhooks/endpoint_form.html", {"form": form, "endpoint": endpoint})
-    return form_action(
+    form = EndpointForm.of(endpoint, posted(request))
+    return form_page(
         request, form,
         act=lambda data: services.endpoint_update(
             actor=request.user, endpoint=endpoint, url=data["url"], description=data["description"],
@@ -76,40 +74,35 @@ def endpoint_edit(request, pk):
         success=_("The webhook endpoint is saved."),
         done=lambda result: redirect("webhooks:detail", endpoint.pk),
         page=lambda: render(request, "webhooks/endpoint_form.html", {"form": form, "endpoint": endpoint},
-                            status=400),
+                            status=400 if form.is_bound else 200),
     )
 
 
-def _act(request, pk, act, success):
+def _endpoint_action(request, pk, service, success):
+    """A button on the endpoint's page: ``service`` on the member's endpoint, back to its page."""
     endpoint = endpoint_for(request.user, pk)
-    try:
-        act(endpoint)
-    except ValidationError as error:
-        messages.error(request, error.messages[0])
-    else:
-        messages.success(request, success)
-    return redirect("webhooks:detail", endpoint.pk)
+    return post_action(request, act=lambda: service(actor=request.user, endpoint=endpoint), success=success,
+                       done=lambda: redirect("webhooks:detail", endpoint.pk))
 
 
 @require_POST
 @member_permission_required(MANAGE)
 def endpoint_disable(request, pk):
-    return _act(request, pk, lambda e: services.endpoint_disable(actor=request.user, endpoint=e),
-                _("The webhook endpoint is disabled: no new events are sent to it."))
+    return _endpoint_action(request, pk, services.endpoint_disable,
+                            _("The webhook endpoint is disabled: no new events are sent to it."))
 
 
 @require_POST
 @member_permission_required(MANAGE)
 def endpoint_enable(request, pk):
-    return _act(request, pk, lambda e: services.endpoint_enable(actor=request.user, endpoint=e),
-                _("The webhook endpoint is enabled."))
+    return _endpoint_action(request, pk, services.endpoint_enable, _("The webhook endpoint is enabled."))
 
 
 @require_POST
 @member_permission_required(MANAGE)
 def endpoint_test(request, pk):
-    return _act(request, pk, lambda e: services.endpoint_send_test(actor=request.user, endpoint=e),
-                _("A test event is on its way; its delivery is at the top of the log."))
+    return _endpoint_action(request, pk, services.endpoint_send_test,
+                            _("A test event is on its way; its delivery is at the top of the log."))
 
 
 @never_cache
@@ -142,10 +135,6 @@ def endpoint_delete(request, pk):
 @member_permission_required(MANAGE)
 def delivery_redeliver(request, pk):
     delivery = delivery_for_member(request.user, pk)
-    try:
-        services.delivery_redeliver(actor=request.user, delivery=delivery)
-    except ValidationError as error:
-        messages.error(request, error.messages[0])
-    else:
-        messages.success(request, _("The event is sent again, with the same webhook-id."))
-    return redirect("webhooks:detail", delivery.endpoint_id)
+    return post_action(request, act=lambda: services.delivery_redeliver(actor=request.user, delivery=delivery),
+                       success=_("The event is sent again, with the same webhook-id."),
+                       done=lambda: redirect("webhooks:detail", delivery.endpoint_id))

@@ -21,7 +21,13 @@ from api.v1.paging import page_json
 from api.v1.schemas import MAX_ID, TEXT, Amount, BodyId, CursorLimit, Input
 from customers.controls import batches
 from customers.controls import services as controls
-from customers.controls.selectors import batch_for_member, controllable_association, controls_summary, lacks_grant
+from customers.controls.selectors import (
+    batch_for_member,
+    budget_association,
+    controllable_association,
+    controls_summary,
+    freezable_association,
+)
 from customers.models import BatchRow, Customer
 from organization.models import User
 from partnercenter.pagination import KeysetPaginator
@@ -84,13 +90,6 @@ def controls_json(customer: Customer) -> dict:
     }
 
 
-def _association(member, customer_id: int):
-    association = controllable_association(member, customer_id)
-    if lacks_grant(member, association):
-        raise permission_denied()
-    return association
-
-
 @router.get(
     "/customers/{customer_id}/controls",
     response=ControlsOut,
@@ -103,58 +102,50 @@ def get_controls(request, customer_id: int = Id):
     return controls_json(controllable_association(request.auth.member, customer_id).customer)
 
 
-@router.post(
-    "/customers/{customer_id}/freeze",
-    response=ControlsOut,
-    auth=auth.partner(FREEZE),
-    operation_id="freezeCustomer",
+def _controls_post(path: str, *, permission: str, operation_id: str, summary: str, description: str | None = None):
+    """The route of an action on one customer's controls: a POST answering the customer's
+    controls, idempotent, a 404 for a customer the member may not control."""
+    return router.post(path, response=ControlsOut, auth=auth.partner(permission), operation_id=operation_id,
+                       summary=summary, description=description,
+                       openapi_extra=problems_of(idempotent=True, s404=["not_found"]))
+
+
+def _act(request, customer_id: int, association_of, service, **values) -> dict:
+    """``service`` on the customer as ``association_of`` finds it for the member (its scope and
+    access rule), answered with the customer's controls; a refused rule is a 409 (problems)."""
+    member = request.auth.member
+    return controls_json(service(actor=member, association=association_of(member, customer_id), **values))
+
+
+@_controls_post(
+    "/customers/{customer_id}/freeze", permission=FREEZE, operation_id="freezeCustomer",
     summary="Freeze a reseller customer's account",
     description="Refused (409) for referral customers and for an account that is already frozen. A reseller "
     "needs its distributor's grant (403 without it).",
-    openapi_extra=problems_of(idempotent=True, s404=["not_found"]),
 )
 @idempotent
 def freeze_customer(request, data: FreezeIn, customer_id: int = Id):
-    member = request.auth.member
-    customer = controls.customer_freeze(actor=member, association=_association(member, customer_id),
-                                        reason=data.reason)
-    return controls_json(customer)
+    return _act(request, customer_id, freezable_association, controls.customer_freeze, reason=data.reason)
 
 
-@router.post(
-    "/customers/{customer_id}/unfreeze",
-    response=ControlsOut,
-    auth=auth.partner(FREEZE),
-    operation_id="unfreezeCustomer",
+@_controls_post(
+    "/customers/{customer_id}/unfreeze", permission=FREEZE, operation_id="unfreezeCustomer",
     summary="Lift a partner freeze of a reseller customer's account",
     description="A vendor freeze is lifted only by the vendor (409).",
-    openapi_extra=problems_of(idempotent=True, s404=["not_found"]),
 )
 @idempotent
 def unfreeze_customer(request, data: FreezeIn, customer_id: int = Id):
-    member = request.auth.member
-    customer = controls.customer_unfreeze(actor=member, association=_association(member, customer_id),
-                                          reason=data.reason)
-    return controls_json(customer)
+    return _act(request, customer_id, freezable_association, controls.customer_unfreeze, reason=data.reason)
 
 
-@router.post(
-    "/customers/{customer_id}/budget",
-    response=ControlsOut,
-    auth=auth.partner(BUDGETS),
-    operation_id="setCustomerBudget",
+@_controls_post(
+    "/customers/{customer_id}/budget", permission=BUDGETS, operation_id="setCustomerBudget",
     summary="Set or change a reseller customer's monthly budget",
-    openapi_extra=problems_of(idempotent=True, s404=["not_found"]),
 )
 @idempotent
 def set_budget(request, data: BudgetIn, customer_id: int = Id):
-    member = request.auth.member
-    association = controllable_association(member, customer_id)
-    customer = controls.customer_budget_set(
-        actor=member, association=association, amount=Decimal(data.amount), reason=data.reason,
-        unfreeze=data.unfreeze,
-    )
-    return controls_json(customer)
+    return _act(request, customer_id, budget_association, controls.customer_budget_set,
+                amount=Decimal(data.amount), reason=data.reason, unfreeze=data.unfreeze)
 
 
 class BillingKey(HttpBearer):
@@ -294,9 +285,7 @@ def preview_batch(request, data: BatchIn):
 @idempotent
 def create_batch(request, data: BatchIn):
     member = request.auth.member
-    batch = batches.batch_create(actor=member, **_batch_args(member, data))
-    if batch.total <= batches.INLINE_ROWS:
-        batches.batch_run(batch_id=batch.pk)
+    batch = batches.batch_start(actor=member, **_batch_args(member, data))
     return Status(201, batch_json(batch_for_member(member, batch.pk)))
 
 

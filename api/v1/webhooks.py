@@ -10,7 +10,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from api.v1 import auth
 from api.v1.idempotency import idempotent
 from api.v1.openapi import problems_of
-from api.v1.paging import page_of
+from api.v1.paging import page_json
 from api.v1.schemas import MAX_CURSOR, MAX_ID, TEXT, Input, Page
 from audit.events import Event
 from partnercenter.pagination import KeysetPaginator
@@ -102,6 +102,19 @@ def delivery_json(delivery) -> dict:
     }
 
 
+def _endpoint_post(path: str, *, operation_id: str, summary: str, refusals: list[str], response=EndpointOut):
+    """The route of a button on one endpoint: an idempotent POST, a 404 for another partner's
+    endpoint and the 409 ``refusals`` of its service."""
+    return router.post(path, response=response, auth=auth.partner(MANAGE), operation_id=operation_id,
+                       summary=summary, openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=refusals))
+
+
+def _on_endpoint(request, endpoint_id: int, service):
+    """``service`` on the member's endpoint (another partner's is a 404); a refusal is a 409."""
+    member = request.auth.member
+    return service(actor=member, endpoint=endpoint_for(member, endpoint_id))
+
+
 @router.get("/webhook-event-types", response=list[EventTypeOut], auth=auth.partner(MANAGE),
             operation_id="listWebhookEventTypes", summary="The event types an endpoint may ask for")
 def list_event_types(request):
@@ -150,26 +163,22 @@ def update_endpoint(request, data: EndpointPatch, endpoint_id: int = Id):
                operation_id="deleteWebhookEndpoint", summary="Delete a webhook endpoint and its delivery log",
                openapi_extra=problems_of(s404=["not_found"]))
 def delete_endpoint(request, endpoint_id: int = Id):
-    services.endpoint_delete(actor=request.auth.member, endpoint=endpoint_for(request.auth.member, endpoint_id))
+    _on_endpoint(request, endpoint_id, services.endpoint_delete)
     return HttpResponse(status=204)
 
 
-@router.post("/webhooks/{endpoint_id}/disable", response=EndpointOut, auth=auth.partner(MANAGE),
-             operation_id="disableWebhookEndpoint", summary="Stop sending events to a webhook endpoint",
-             openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["already_disabled"]))
+@_endpoint_post("/webhooks/{endpoint_id}/disable", operation_id="disableWebhookEndpoint",
+                summary="Stop sending events to a webhook endpoint", refusals=["already_disabled"])
 @idempotent
 def disable_endpoint(request, endpoint_id: int = Id):
-    endpoint = endpoint_for(request.auth.member, endpoint_id)
-    return endpoint_json(services.endpoint_disable(actor=request.auth.member, endpoint=endpoint))
+    return endpoint_json(_on_endpoint(request, endpoint_id, services.endpoint_disable))
 
 
-@router.post("/webhooks/{endpoint_id}/enable", response=EndpointOut, auth=auth.partner(MANAGE),
-             operation_id="enableWebhookEndpoint", summary="Send events to a disabled webhook endpoint again",
-             openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["already_active"]))
+@_endpoint_post("/webhooks/{endpoint_id}/enable", operation_id="enableWebhookEndpoint",
+                summary="Send events to a disabled webhook endpoint again", refusals=["already_active"])
 @idempotent
 def enable_endpoint(request, endpoint_id: int = Id):
-    endpoint = endpoint_for(request.auth.member, endpoint_id)
-    return endpoint_json(services.endpoint_enable(actor=request.auth.member, endpoint=endpoint))
+    return endpoint_json(_on_endpoint(request, endpoint_id, services.endpoint_enable))
 
 
 @router.post("/webhooks/{endpoint_id}/rotate-secret", response=EndpointWithSecretOut, auth=auth.partner(MANAGE),
@@ -178,18 +187,15 @@ def enable_endpoint(request, endpoint_id: int = Id):
                          "attempt from now on. Not replayable by Idempotency-Key (its answer holds a secret).",
              openapi_extra=problems_of(s404=["not_found"]))
 def rotate_secret(request, endpoint_id: int = Id):
-    endpoint = endpoint_for(request.auth.member, endpoint_id)
-    endpoint, secret = services.endpoint_rotate_secret(actor=request.auth.member, endpoint=endpoint)
+    endpoint, secret = _on_endpoint(request, endpoint_id, services.endpoint_rotate_secret)
     return {**endpoint_json(endpoint), "secret": secret}
 
 
-@router.post("/webhooks/{endpoint_id}/test", response={202: DeliveryOut}, auth=auth.partner(MANAGE),
-             operation_id="sendWebhookTestEvent", summary="Send a webhook.test event to the endpoint",
-             openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=["disabled"]))
+@_endpoint_post("/webhooks/{endpoint_id}/test", response={202: DeliveryOut}, operation_id="sendWebhookTestEvent",
+                summary="Send a webhook.test event to the endpoint", refusals=["disabled"])
 @idempotent
 def send_test(request, endpoint_id: int = Id):
-    endpoint = endpoint_for(request.auth.member, endpoint_id)
-    return Status(202, delivery_json(services.endpoint_send_test(actor=request.auth.member, endpoint=endpoint)))
+    return Status(202, delivery_json(_on_endpoint(request, endpoint_id, services.endpoint_send_test)))
 
 
 @router.get("/webhooks/{endpoint_id}/deliveries", response=DeliveryPage, auth=auth.partner(MANAGE),
@@ -199,9 +205,7 @@ def list_deliveries(request, filters: Query[DeliveryFilters], endpoint_id: int =
     endpoint = endpoint_for(request.auth.member, endpoint_id)
     paginator = KeysetPaginator(deliveries_of(endpoint), ["-id"], page_size=filters.limit,
                                 scope=f"api.webhook-deliveries:{endpoint.partner_id}:{endpoint.pk}")
-    page = page_of(paginator, filters.cursor)
-    return {"results": [delivery_json(d) for d in page.rows], "next_cursor": page.next_cursor,
-            "previous_cursor": page.prev_cursor}
+    return page_json(paginator, filters.cursor, delivery_json)
 
 
 @router.post("/webhook-deliveries/{delivery_id}/redeliver", response={202: DeliveryOut}, auth=auth.partner(MANAGE),

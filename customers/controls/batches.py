@@ -25,9 +25,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.controls import services as controls
-from customers.controls.selectors import lacks_grant
+from customers.controls.selectors import controllable_associations, lacks_grant
 from customers.models import Association, Batch, BatchRow
-from customers.selectors import manager_scope
 from organization.models import User
 
 INLINE_ROWS = 300
@@ -94,16 +93,7 @@ def _associations(actor, customer_ids) -> dict[int, Association]:
     ids = list(customer_ids)
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
-        qs = Association.objects.filter(status=Association.Status.ACTIVE, customer_id__in=chunk).select_related(
-            "customer", "partner", "partner__distributor"
-        )
-        partner = actor.partner
-        qs = qs.filter(partner=partner) | (qs.filter(partner__distributor=partner) if partner.is_distributor
-                                          else qs.none())
-        scope = manager_scope(actor)
-        if scope is not None:
-            qs = qs.filter(customer__manager_id__in=scope)
-        found.update({a.customer_id: a for a in qs})
+        found.update({a.customer_id: a for a in controllable_associations(actor).filter(customer_id__in=chunk)})
     return found
 
 
@@ -156,6 +146,16 @@ def batch_create(*, actor, action: str, customer_ids, reason: str = "", amount: 
     BatchRow.objects.bulk_create([BatchRow(batch=batch, customer_id=pk) for pk in ids], batch_size=2000)
     if len(ids) > INLINE_ROWS:
         _enqueue(batch)
+    return batch
+
+
+def batch_start(*, actor, **params) -> Batch:
+    """What the batch page's Apply and the API's createBatch do: ``batch_create``, then a batch
+    of up to ``INLINE_ROWS`` rows applied before the answer (``batch_create`` queued a larger
+    one to the worker). Not in a transaction of its own: each row has its own."""
+    batch = batch_create(actor=actor, **params)
+    if batch.total <= INLINE_ROWS:
+        batch_run(batch_id=batch.pk)
     return batch
 
 

@@ -4,8 +4,10 @@ freeze and budget as a page shows them, and the budget history."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.http import QueryDict
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from customers.controls import services as controls
 from customers.controls.services import (
@@ -21,9 +23,10 @@ from customers.selectors import customer_list_managers, customer_list_rows, mana
 from organization.models import Partner
 
 
-def controllable_association(user, customer_pk) -> Association:
-    """The active association of a customer of the member's partner or of one of its
-    resellers (a distributor's), narrowed for customer managers. 404 for anything else."""
+def controllable_associations(user):
+    """The active associations of the customers of the member's partner and of its resellers
+    (a distributor's), narrowed for customer managers: what the member may act on, one
+    customer at a time or in a batch."""
     partner = user.partner
     qs = Association.objects.filter(status=Association.Status.ACTIVE).select_related(
         "customer", "customer__user", "customer__frozen_by_partner", "partner", "partner__distributor"
@@ -34,7 +37,12 @@ def controllable_association(user, customer_pk) -> Association:
     scope = manager_scope(user)
     if scope is not None:
         own = own.filter(customer__manager_id__in=scope)
-    return get_object_or_404(own, customer_id=customer_pk)
+    return own
+
+
+def controllable_association(user, customer_pk) -> Association:
+    """One of ``controllable_associations``, by its customer; 404 for anything else."""
+    return get_object_or_404(controllable_associations(user), customer_id=customer_pk)
 
 
 _GRANTED = "_freeze_granted"
@@ -60,6 +68,36 @@ def lacks_grant(user, association: Association) -> bool:
     return association.partner_id == user.partner_id and not granted_for(user)
 
 
+def freezable_association(user, customer_pk) -> Association:
+    """``controllable_association`` for freezing and unfreezing: a member of a reseller its
+    distributor has not granted the right is refused (403) on the page and in the API alike."""
+    association = controllable_association(user, customer_pk)
+    if lacks_grant(user, association):
+        raise PermissionDenied(
+            _("Your distributor has not granted you the right to freeze and unfreeze your customers.")
+        )
+    return association
+
+
+def budget_association(user, customer_pk) -> Association:
+    """``controllable_association`` for the monthly budget: only the partner's own customers,
+    since a reseller's customer's budget is the reseller's (a distributor gets a 404)."""
+    association = controllable_association(user, customer_pk)
+    if association.partner_id != user.partner_id:
+        raise Http404
+    return association
+
+
+def may_unfreeze(user, association: Association) -> bool:
+    """Whether the member may lift the customer's freeze now (the Unfreeze button, the budget
+    form's tick box)."""
+    return bool(
+        user.has_perm(FREEZE_PERMISSION)
+        and association.customer.frozen
+        and unfreeze_refusal(partner=user.partner, association=association, granted=granted_for(user)) is None
+    )
+
+
 @dataclass(frozen=True)
 class ControlsSummary:
     """What the customer page and the Account Center show of the controls."""
@@ -78,10 +116,6 @@ class ControlsSummary:
 
 
 def controls_summary(customer: Customer, *, user=None, association: Association | None = None) -> ControlsSummary:
-    may_unfreeze = False
-    if user is not None and association is not None and user.has_perm(FREEZE_PERMISSION) and customer.frozen:
-        may_unfreeze = unfreeze_refusal(partner=user.partner, association=association,
-                                        granted=granted_for(user)) is None
     by_partner = ""
     if customer.frozen_by_partner_id and Customer.frozen_by_partner.is_cached(customer):
         by_partner = customer.frozen_by_partner.name  # joined by the page's read (select_related)
@@ -98,7 +132,7 @@ def controls_summary(customer: Customer, *, user=None, association: Association 
         budget=customer.monthly_budget,
         spend=month_to_date(customer),
         percent=used_percent(customer),
-        may_unfreeze=may_unfreeze,
+        may_unfreeze=user is not None and association is not None and may_unfreeze(user, association),
     )
 
 

@@ -5,9 +5,9 @@ from django.urls import path
 from customers.controls import views
 
 urlpatterns = [
-    path("<int:pk>/freeze/", views.freeze_form, name="controls_freeze"),
+    path("<int:pk>/freeze/", views.freeze_form, {"action": "freeze"}, name="controls_freeze"),
     path("<int:pk>/freeze/submit/", views.freeze, name="controls_freeze_submit"),
-    path("<int:pk>/unfreeze/", views.unfreeze_form, name="controls_unfreeze"),
+    path("<int:pk>/unfreeze/", views.freeze_form, {"action": "unfreeze"}, name="controls_unfreeze"),
     path("<int:pk>/unfreeze/submit/", views.unfreeze, name="controls_unfreeze_submit"),
     path("<int:pk>/budget/", views.budget_form, name="controls_budget"),
     path("<int:pk>/budget/submit/", views.budget, name="controls_budget_submit"),

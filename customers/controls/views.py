@@ -1,12 +1,15 @@
 """Reseller controls in the partner portal: freeze, unfreeze and the monthly budget of a
 customer (a form page and its POST each), the partner's control settings and a distributor's
 grants to its resellers."""
-from django.contrib import messages
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from customers.controls import batches
@@ -15,11 +18,12 @@ from customers.controls.export import batch_csv_response
 from customers.controls.forms import BatchForm, BudgetForm, ControlsSettingsForm, FreezeForm
 from customers.controls.selectors import (
     batch_for_member,
+    budget_association,
     budget_history,
-    controllable_association,
     controls_summary,
-    lacks_grant,
+    freezable_association,
     matching_customer_ids,
+    may_unfreeze,
     resellers_with_grants,
 )
 from customers.models import Batch
@@ -27,7 +31,7 @@ from customers.selectors import customer_list_managers
 from organization.models import User
 from organization.protection import operation_protected
 from partnercenter.access import member_permission_required
-from partnercenter.actions import form_action
+from partnercenter.actions import form_action, post_action
 from partnercenter.money import format_amount
 
 FREEZE = "customers.freeze_customers"
@@ -41,50 +45,52 @@ def _customer_url(customer) -> str:
     return reverse("customers:detail", args=[customer.pk]) + "#controls"
 
 
-def _association(request, pk):
-    association = controllable_association(request.user, pk)
-    if lacks_grant(request.user, association):
-        raise PermissionDenied(
-            _("Your distributor has not granted you the right to freeze and unfreeze your customers.")
-        )
-    return association
+@dataclass(frozen=True)
+class _FreezeAction:
+    """What tells freezing from unfreezing on their pages: the title (and button), the rule
+    the page explains before the form, the service and the message after it."""
+
+    title: str
+    refusal: Callable
+    service: Callable
+    done: str
+
+
+FREEZE_ACTIONS = {
+    "freeze": _FreezeAction(gettext_lazy("Freeze account"), controls.freeze_refusal, controls.customer_freeze,
+                            gettext_lazy("The account of %(customer)s is frozen.")),
+    "unfreeze": _FreezeAction(gettext_lazy("Unfreeze account"), controls.unfreeze_refusal,
+                              controls.customer_unfreeze, gettext_lazy("The account of %(customer)s is unfrozen.")),
+}
 
 
 def _freeze_page(request, association, form, *, action: str):
-    user = request.user
-    if action == "freeze":
-        title, refusal = _("Freeze account"), controls.freeze_refusal(partner=user.partner, association=association)
-    else:
-        title, refusal = _("Unfreeze account"), controls.unfreeze_refusal(partner=user.partner, association=association)
+    kind = FREEZE_ACTIONS[action]
     return render(
         request,
         "customers/controls/action_form.html",
         {
-            "title": title,
+            "title": kind.title,
             "association": association,
             "customer": association.customer,
             "summary": controls_summary(association.customer),
             "form": form,
-            "refusal": refusal,
+            "refusal": kind.refusal(partner=request.user.partner, association=association),
             "submit_url": reverse(f"customers:controls_{action}_submit", args=[association.customer_id]),
-            "submit_label": title,
+            "submit_label": kind.title,
         },
     )
 
 
 def _freeze_submit(request, pk, *, action: str):
-    association = _association(request, pk)
+    association = freezable_association(request.user, pk)
     form = FreezeForm(request.POST)
-    service = controls.customer_freeze if action == "freeze" else controls.customer_unfreeze
-    if action == "freeze":
-        message = _("The account of %(customer)s is frozen.")
-    else:
-        message = _("The account of %(customer)s is unfrozen.")
+    kind = FREEZE_ACTIONS[action]
     return form_action(
         request,
         form,
-        act=lambda data: service(actor=request.user, association=association, reason=data["reason"]),
-        success=message % {"customer": association.customer.name},
+        act=lambda data: kind.service(actor=request.user, association=association, reason=data["reason"]),
+        success=kind.done % {"customer": association.customer.name},
         done=lambda customer: redirect(_customer_url(customer)),
         page=lambda: _freeze_page(request, association, form, action=action),
     )
@@ -92,10 +98,14 @@ def _freeze_submit(request, pk, *, action: str):
 
 @require_GET
 @member_permission_required(FREEZE)
-def freeze_form(request, pk):
-    return _freeze_page(request, _association(request, pk), FreezeForm(), action="freeze")
+def freeze_form(request, pk, action: str):
+    """The freeze or the unfreeze page (``action`` from the URL), its form posting to the
+    action's own view below."""
+    return _freeze_page(request, freezable_association(request.user, pk), FreezeForm(), action=action)
 
 
+# Two views, not one with the action from the URL: operation protection names what it
+# confirms by the view (organization.protection.PROTECTED_ACTIONS).
 @require_POST
 @member_permission_required(FREEZE)
 @operation_protected
@@ -103,32 +113,11 @@ def freeze(request, pk):
     return _freeze_submit(request, pk, action="freeze")
 
 
-@require_GET
-@member_permission_required(FREEZE)
-def unfreeze_form(request, pk):
-    return _freeze_page(request, _association(request, pk), FreezeForm(), action="unfreeze")
-
-
 @require_POST
 @member_permission_required(FREEZE)
 @operation_protected
 def unfreeze(request, pk):
     return _freeze_submit(request, pk, action="unfreeze")
-
-
-def _budget_association(request, pk):
-    association = controllable_association(request.user, pk)
-    if association.partner_id != request.user.partner_id:
-        raise Http404  # a reseller's customer: its budget is the reseller's
-    return association
-
-
-def _may_unfreeze(request, association) -> bool:
-    return bool(
-        request.user.has_perm(FREEZE)
-        and association.customer.frozen
-        and controls.unfreeze_refusal(partner=request.user.partner, association=association) is None
-    )
 
 
 def _budget_page(request, association, form):
@@ -153,17 +142,17 @@ def _budget_page(request, association, form):
 @require_GET
 @member_permission_required(BUDGETS)
 def budget_form(request, pk):
-    association = _budget_association(request, pk)
-    may_unfreeze = _may_unfreeze(request, association)
-    initial = {"amount": association.customer.monthly_budget, "unfreeze": may_unfreeze}
-    return _budget_page(request, association, BudgetForm(initial=initial, may_unfreeze=may_unfreeze))
+    association = budget_association(request.user, pk)
+    unfreezable = may_unfreeze(request.user, association)
+    initial = {"amount": association.customer.monthly_budget, "unfreeze": unfreezable}
+    return _budget_page(request, association, BudgetForm(initial=initial, may_unfreeze=unfreezable))
 
 
 @require_POST
 @member_permission_required(BUDGETS)
 def budget(request, pk):
-    association = _budget_association(request, pk)
-    form = BudgetForm(request.POST, may_unfreeze=_may_unfreeze(request, association))
+    association = budget_association(request.user, pk)
+    form = BudgetForm(request.POST, may_unfreeze=may_unfreeze(request.user, association))
     return form_action(
         request,
         form,
@@ -243,9 +232,7 @@ def batch(request):
         step = request.POST.get("step")
         try:
             if step == "apply":
-                created = batches.batch_create(actor=user, customer_ids=ids, **params)
-                if created.total <= batches.INLINE_ROWS:
-                    batches.batch_run(batch_id=created.pk)
+                created = batches.batch_start(actor=user, customer_ids=ids, **params)
                 return redirect("customers:batch_detail", pk=created.pk)
             if step == "preview":
                 preview = batches.batch_preview(actor=user, customer_ids=ids, **params)
@@ -281,24 +268,18 @@ def batch_csv(request, pk):
 @require_POST
 @member_permission_required("customers.view_customer")
 def batch_cancel(request, pk):
-    found = batch_for_member(request.user, pk)
-    try:
-        batches.batch_cancel(actor=request.user, batch=found)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("The batch is cancelled. Rows already changed stay changed."))
-    return redirect("customers:batch_detail", pk=found.pk)
+    return _batch_action(request, pk, batches.batch_cancel,
+                         _("The batch is cancelled. Rows already changed stay changed."))
 
 
 @require_POST
 @member_permission_required("customers.view_customer")
 def batch_resume(request, pk):
+    return _batch_action(request, pk, batches.batch_resume, _("The batch goes on with the rows still pending."))
+
+
+def _batch_action(request, pk, service, success):
+    """A button on the batch's page: ``service`` on the member's batch, back to its page."""
     found = batch_for_member(request.user, pk)
-    try:
-        batches.batch_resume(actor=request.user, batch=found)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("The batch goes on with the rows still pending."))
-    return redirect("customers:batch_detail", pk=found.pk)
+    return post_action(request, act=lambda: service(actor=request.user, batch=found), success=success,
+                       done=lambda: redirect("customers:batch_detail", pk=found.pk))
