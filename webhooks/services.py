@@ -131,7 +131,8 @@ def endpoint_disable_after_failures(*, endpoint: Endpoint) -> Endpoint | None:
     failing = endpoint.failing_since is not None and timezone.now() - endpoint.failing_since >= timedelta(hours=hours)
     if not endpoint.is_active or not failing:  # checked again under the lock: a success may have come
         return None
-    reason = f"Every delivery failed for {hours} hours."
+    # Written in the language the worker runs in (the site's), as every stored reason is.
+    reason = _("Every delivery failed for %(hours)s hours.") % {"hours": hours}
     _disable(actor=None, partner=partner, endpoint=endpoint, reason=reason)
     admins = User.objects.filter(partner=partner, kind=User.Kind.MEMBER, is_partner_admin=True, is_active=True)
     for admin in admins.exclude(email=""):
