@@ -8,6 +8,7 @@ import hashlib
 import secrets
 from functools import wraps
 
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,11 +35,16 @@ def authenticate_bearer(request) -> ApiToken:
     if scheme.lower() != "bearer" or not raw:
         raise not_authenticated()
     # ``get`` on the unique digest, not ``first()``: its ORDER BY made PostgreSQL sort and
-    # plan the joins again (7.7 → 2 ms a request, bench/README §17). The customer of a customer
-    # token is read only where an operation uses it: its join (wide, many indexes) doubled the
-    # statement's planning for every partner token.
+    # plan the joins again. Of the token's relations only the member and its partner (the
+    # token's, by construction) are read; of its API key only whether it was revoked. The
+    # customer of a customer token is read where an operation uses it: its wide join doubled
+    # the statement's planning for every partner token (bench/README §19).
     try:
-        token = ApiToken.objects.select_related("member__partner", "partner", "api_key").get(token_hash=digest(raw))
+        token = (
+            ApiToken.objects.select_related("member__partner")
+            .annotate(key_revoked_at=F("api_key__revoked_at"))
+            .get(token_hash=digest(raw))
+        )
     except ApiToken.DoesNotExist:
         token = None
     if token is None:
@@ -46,10 +52,12 @@ def authenticate_bearer(request) -> ApiToken:
     if token.expires_at <= timezone.now():
         raise unauthorized("token_expired", _("This token has expired. Get a new one."))
     member = token.member
+    if token.partner_id == member.partner_id:
+        ApiToken.partner.field.set_cached_value(token, member.partner)
     revoked = (
         not member.is_active
         or not member.is_member
-        or (token.api_key is not None and token.api_key.is_revoked)
+        or token.key_revoked_at is not None
         or (token.kind == ApiToken.Kind.CUSTOMER and not _still_a_reseller_customer(token))
     )
     if revoked:
