@@ -104,9 +104,10 @@ def delivery_json(delivery) -> dict:
 
 def _endpoint_post(path: str, *, operation_id: str, summary: str, refusals: list[str], response=EndpointOut):
     """The route of a button on one endpoint: an idempotent POST, a 404 for another partner's
-    endpoint and the 409 ``refusals`` of its service."""
+    endpoint and the 409 ``refusals`` of its service (and ``gone``: deleted meanwhile)."""
     return router.post(path, response=response, auth=auth.partner(MANAGE), operation_id=operation_id,
-                       summary=summary, openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=refusals))
+                       summary=summary,
+                       openapi_extra=problems_of(idempotent=True, s404=["not_found"], s409=[*refusals, "gone"]))
 
 
 def _on_endpoint(request, endpoint_id: int, service):
@@ -161,7 +162,7 @@ def update_endpoint(request, data: EndpointPatch, endpoint_id: int = Id):
 
 @router.delete("/webhooks/{endpoint_id}", response={204: None}, auth=auth.partner(MANAGE),
                operation_id="deleteWebhookEndpoint", summary="Delete a webhook endpoint and its delivery log",
-               openapi_extra=problems_of(s404=["not_found"]))
+               openapi_extra=problems_of(s404=["not_found"], s409=["gone"]))
 def delete_endpoint(request, endpoint_id: int = Id):
     _on_endpoint(request, endpoint_id, services.endpoint_delete)
     return HttpResponse(status=204)
@@ -185,7 +186,7 @@ def enable_endpoint(request, endpoint_id: int = Id):
              operation_id="rotateWebhookSecret", summary="Give a webhook endpoint a new signing secret",
              description="The answer carries the new secret, which is never shown again; it signs every "
                          "attempt from now on. Not replayable by Idempotency-Key (its answer holds a secret).",
-             openapi_extra=problems_of(s404=["not_found"]))
+             openapi_extra=problems_of(s404=["not_found"], s409=["gone"]))
 def rotate_secret(request, endpoint_id: int = Id):
     endpoint, secret = _on_endpoint(request, endpoint_id, services.endpoint_rotate_secret)
     return {**endpoint_json(endpoint), "secret": secret}
