@@ -93,3 +93,18 @@ def test_the_account_center_voucher_rows_escape_the_partner_name(partner, admin_
     type(partner).objects.filter(pk=partner.pk).update(name=TYPED)
     html = as_user(customer.user).get("/account-center/").content.decode()
     assert f"<td>{ESCAPED}</td>" in html
+
+
+def test_the_batch_result_rows_escape_the_customer_name(partner, admin_member, as_user):
+    from decimal import Decimal
+
+    from customers.controls import batches
+
+    customer = _lists_with_typed_text(partner, admin_member)
+    batch = batches.batch_create(actor=admin_member, action="budget", customer_ids=[customer.pk],
+                                 amount=Decimal("100.00"), reason="typed")
+    batches.batch_run(batch_id=batch.pk)
+    html = as_user(admin_member).get(f"/customers/batches/{batch.pk}/").content.decode()
+    assert f"<td>{ESCAPED} <span" in html
+    assert "<td>Changed</td>" in html
+    assert "<b>O'Brien" not in html

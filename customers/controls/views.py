@@ -16,6 +16,7 @@ from customers.controls import batches
 from customers.controls import services as controls
 from customers.controls.export import batch_csv_response
 from customers.controls.forms import BatchForm, BudgetForm, ControlsSettingsForm, FreezeForm
+from customers.controls.rows import batch_rows_context
 from customers.controls.selectors import (
     batch_for_member,
     budget_association,
@@ -250,9 +251,14 @@ def batch(request):
 @member_permission_required("customers.view_customer")
 def batch_detail(request, pk):
     found = batch_for_member(request.user, pk)
-    rows = list(found.rows.select_related("customer").order_by("id")[:RESULT_ROWS_SHOWN])
+    rows = list(
+        found.rows.select_related("customer")
+        .only("batch_id", "customer_id", "outcome", "message", "customer__name", "customer__account_name")
+        .order_by("id")[:RESULT_ROWS_SHOWN]
+    )
     return render(request, "customers/controls/batch_detail.html", {
         "batch": found, "progress": batches.progress(found), "rows": rows, "shown": RESULT_ROWS_SHOWN,
+        "row_context": batch_rows_context(),
         "running": found.status in (Batch.Status.QUEUED, Batch.Status.RUNNING),
         "can_resume": batches.can_resume(found),
     })
