@@ -444,9 +444,10 @@ def test_the_api_invitation_and_project_lists_stay_within_their_budgets_on_every
 # The tokens, and the customer token's reads ------------------------------------------------------
 
 API_CURRENT_TOKEN = 2  # token, roles
-# token, its customer's association still active, roles, the customer, and then what the read
-# reads: the association with its partner, the vouchers with theirs, the records, the requests
-CUSTOMER_TOKEN = 4
+# token, its customer read with the check that it is still the partner's reseller customer,
+# roles; then what the read reads: the association with its partner, the vouchers with theirs, the
+# records, the requests
+CUSTOMER_TOKEN = 3
 MY_ACCOUNT = MY_VOUCHERS = MY_RECORDS_API = MY_REQUESTS = CUSTOMER_TOKEN + 1
 
 
