@@ -193,11 +193,12 @@ def test_the_api_request_list_stays_within_its_budget_on_every_page(api, admin_m
     api_page(api, "/api/v1/requests", {"limit": 10, "kind": "unbind", "status": "cancelled"}, API_REQUESTS)
 
 
-# user, roles, the request with its association, customer and partner, the overdue requests to
-# settle first; a pending dissociation's approval then reads its effects (the unused vouchers)
-# and its checks (the request facts in one aggregate, the reserved instances)
-REQUEST_PAGE = 7
-API_REQUEST = 4  # token, roles, the request, the overdue requests to settle first
+# user, roles, the request with its association, customer and partner (and whether the
+# association has an overdue request to settle first); a pending dissociation's approval then
+# reads its effects (the unused vouchers) and its checks (the request facts in one aggregate, the
+# reserved instances)
+REQUEST_PAGE = 6
+API_REQUEST = 3  # token, roles, the request (and whether its association has an overdue one)
 
 
 def test_a_request_page_stays_within_its_budget(as_user, admin_member, partner, customer):
@@ -333,10 +334,10 @@ def test_the_api_record_reads_stay_within_their_budgets_on_every_page(api, admin
 # The Account Center ------------------------------------------------------------------------------
 
 MY_RECORDS = 4  # user, the customer, the records with their partners, the bounded count of a longer list
-# user, the customer, the request with its association, the overdue requests to settle first; a
-# partner's pending switch then reads its checks (the request facts in one aggregate, the reserved
-# instances)
-MY_REQUEST = 6
+# user, the customer, the request with its association (and whether the association has an
+# overdue request to settle first); a partner's pending switch then reads its checks (the request
+# facts in one aggregate, the reserved instances)
+MY_REQUEST = 5
 
 
 @pytest.fixture
