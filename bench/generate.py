@@ -406,6 +406,8 @@ DELIVERY_DAYS = 30
 BATCHES = (("budget", 10_000, 40, "done"), ("freeze", 120, 6, "done"), ("manager", 800, 0, "done"),
            ("unfreeze", 2_000, 10, "cancelled"))
 WEBHOOKS_AND_BATCHES = ["webhooks_endpoint", "webhooks_delivery", "customers_batch", "customers_batchrow"]
+PROJECTS_ONE_IN = 80  # the distributor registers a project for one active customer in 80 (2,500 at full scale)
+PROJECTS = ["customers_projectregistration"]
 
 
 def _empty(conn, table: str, where: str = "TRUE") -> bool:
@@ -648,8 +650,9 @@ def top_up(conn, customers: int, started: float) -> None:
             "SELECT setval(pg_get_serial_sequence({t}, 'id'), (SELECT coalesce(max(id), 1) FROM {i}))"
         ).format(t=sql.Literal(table), i=sql.Identifier(table)))
     webhooks_and_batches(conn, customers, started)
+    projects(conn, started)
     log("VACUUM (ANALYZE) of the topped-up tables", started)
-    for table in TOPPED_UP + WEBHOOKS_AND_BATCHES:
+    for table in TOPPED_UP + WEBHOOKS_AND_BATCHES + PROJECTS:
         conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
 
 
@@ -781,6 +784,40 @@ def webhooks_and_batches(conn, customers: int, started: float) -> None:
                                      "WHERE batch_id = %s) WHERE id = %s RETURNING total", [batch, batch]).fetchone()[0]
                 offset += total
         log(f"{len(BATCHES)} batches of bench-dist, up to {BATCHES[0][1]:,} rows", started)
+
+
+def projects(conn, started: float) -> None:
+    """The distributor's project registrations (Sales › Leads), only while it has none: one
+    active customer in :data:`PROJECTS_ONE_IN`, submitted over two years by its admin in time
+    order (so ids follow ``submitted_at``), most of the older ones reviewed."""
+    if not _empty(conn, "customers_projectregistration", f"partner_id = {DISTRIBUTOR_ID}"):
+        return
+    admin = member_id(str(DISTRIBUTOR_ID), 1)
+    with conn.transaction():
+        n = conn.execute(sql.SQL("""
+            INSERT INTO customers_projectregistration (partner_id, customer_id, name, expected_amount, expected_close,
+                description, status, submitted_by_id, submitted_at, reviewed_at, review_reason)
+            SELECT {dist}, customer_id, {core} || ' ' || {kind} || ' migration', 5000 + h % 200 * 1000,
+                   (submitted + interval '90 days')::date, 'Moving the customer''s workloads to the vendor''s cloud',
+                   status, {admin}, submitted, CASE WHEN status <> 'submitted' THEN submitted + interval '5 days' END,
+                   CASE WHEN status = 'rejected' THEN 'Already registered by another partner' ELSE '' END
+            FROM (SELECT customer_id, abs(hashint8extended(customer_id, 131)) AS h,
+                         now() - (abs(hashint8extended(customer_id, 132)) % 730) * interval '1 day'
+                             - (customer_id % 86400) * interval '1 second' AS submitted
+                  FROM customers_association
+                  WHERE partner_id = {dist} AND status = 'active'
+                    AND abs(hashint8extended(customer_id, 130)) % {one_in} = 0) c
+            CROSS JOIN LATERAL (SELECT CASE WHEN c.submitted > now() - interval '14 days' OR c.h % 5 = 0
+                                            THEN 'submitted' WHEN c.h % 5 = 1 THEN 'rejected'
+                                            ELSE 'approved' END AS status) st
+            ORDER BY submitted
+        """).format(
+            dist=sql.Literal(DISTRIBUTOR_ID), admin=sql.SQL(admin), one_in=sql.Literal(PROJECTS_ONE_IN),
+            core=pick(text_array(CORES), len(CORES), "customer_id", 133),
+            kind=pick(text_array(["ERP", "CRM", "data warehouse", "e-commerce", "game servers", "video"]), 6,
+                      "customer_id", 134),
+        )).rowcount
+    log(f"{n:,} project registrations of bench-dist", started)
 
 
 def recount_day_counts(conn, started: float) -> None:

@@ -342,9 +342,65 @@ def controls_and_webhook_cases(member: Client, api: Client | None, distributor: 
     return cases
 
 
+def paged_cases(label: str, client: Client, url: str, marker, kind: str = "portal",
+                params: dict | None = None) -> list[Case]:
+    """Page 1 of a keyset-paged list and its page 2000, or its last page when it has fewer
+    (the cursor made by the list's own paginator, as for the customer list); page 1 alone when
+    the data fills one page."""
+    params = params or {}
+    paginator = capture_paginator(client, url, params)
+    last = -(-paginator.queryset.count() // paginator.page_size)
+    cases = [Case(f"{label}, page 1", client, url, params, kind=kind)]
+    if last > 1:
+        deep = min(DEEP_PAGE, last)
+        cursor, first = deep_cursor(paginator, deep, marker)
+        cases.append(Case(f"{label}, page {deep}", client, url, {**params, "cursor": cursor}, kind=kind, deep=True,
+                          expect=first))
+    return cases
+
+
+def list_cases(member: Client, api: Client | None, customer_api: Client | None, account_center: Client | None,
+               heavy: int) -> list[Case]:
+    """The remaining lists (bench/README §18): the portal's vouchers, requests inbox (pending
+    dissociations: its first request settles the few overdue ones, as the expiry job would),
+    invitations, projects and members, the Account Center's records (the heaviest customer's);
+    through the API with the same member's token the vouchers, the ledger, the invitations, the
+    requests, the heaviest customer and its account check, and with a customer token for that
+    customer its records."""
+    size = {"limit": settings.PARTNER_CENTER["PAGE_SIZE"]}
+
+    def by_id(row) -> str:  # an API row as its JSON shows it
+        return f'"id": {row.pk},'
+
+    cases = [
+        *paged_cases("vouchers", member, reverse("customers:voucher_list"), lambda v: v.customer.account_name),
+        *paged_cases("request inbox", member, reverse("customers:request_inbox"),
+                     lambda r: r.association.customer.account_name),
+        *paged_cases("invitations", member, reverse("customers:invitation_list"), lambda i: i.email),
+        *paged_cases("projects", member, reverse("customers:project_list"), lambda p: p.customer.account_name),
+        Case("members", member, reverse("organization:members")),
+    ]
+    if account_center is not None:
+        cases += paged_cases("Account Center my records", account_center, reverse("account_center:records"),
+                             lambda r: r.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"))
+    if api is not None:
+        cases += [
+            *paged_cases("API vouchers", api, "/api/v1/vouchers", by_id, kind="api", params=size),
+            *paged_cases("API ledger", api, "/api/v1/ledger", by_id, kind="api", params=size),
+            *paged_cases("API invitations", api, "/api/v1/invitations", by_id, kind="api", params=size),
+            *paged_cases("API requests", api, "/api/v1/requests", by_id, kind="api", params=size),
+            Case("API get customer (most records)", api, f"/api/v1/customers/{heavy}", kind="api"),
+            Case("API get account check, switch", api, f"/api/v1/customers/{heavy}/checks", {"action": "switch"},
+                 kind="api"),
+        ]
+    if customer_api is not None:
+        cases += paged_cases("API my records", customer_api, "/api/v1/me/records", by_id, kind="api", params=size)
+    return cases
+
+
 def build_cases(member: Client, operator: Client, distributor: Partner, search_terms: list[str],
                 account_center: Client | None = None, api: Client | None = None,
-                manager: Client | None = None) -> list[Case]:
+                manager: Client | None = None, customer_api: Client | None = None) -> list[Case]:
     customers, records = reverse("customers:list"), reverse("audit:list")
     heavy = heaviest_customer(distributor)
     admin_assoc = reverse("admin:customers_association_changelist")
@@ -398,6 +454,7 @@ def build_cases(member: Client, operator: Client, distributor: Partner, search_t
              kind="admin", deep=True),
     ]
     cases += controls_and_webhook_cases(member, api, distributor)
+    cases += list_cases(member, api, customer_api, account_center, heavy)
     cases.append(Case("records CSV, last 30 days", member, reverse("audit:export"), last30, kind="export"))
     try:
         cases.append(Case("customer CSV, type = reseller", member, reverse("customers:export"), {"type": "reseller"},
@@ -515,14 +572,27 @@ def main() -> int:
 
     token, raw = partner_token_create(member=User.objects.get(username=MEMBER))
     api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    tokens = [token.pk]
+    customer_api = None
+    if customer_user is not None:
+        # A read-only customer token for the bench customer, issued as the exchange issues it
+        # but not through api.services.customer_token_create: the exchange writes an operation record (and a
+        # webhook delivery), which the bench must not leave behind on every run.
+        from api.services import _token_issue
+
+        customer_token, customer_raw = _token_issue(
+            kind=ApiToken.Kind.CUSTOMER, member=token.member, api_key=None, customer=customer_user.customer,
+            role=ApiToken.Role.READONLY, ttl=settings.PARTNER_CENTER["CUSTOMER_TOKEN_TTL_SECONDS"])
+        tokens.append(customer_token.pk)
+        customer_api = Client(HTTP_AUTHORIZATION=f"Bearer {customer_raw}")
     try:
-        return run(args, distributor, member, operator, terms, account_center, api, manager)
+        return run(args, distributor, member, operator, terms, account_center, api, manager, customer_api)
     finally:
-        ApiToken.objects.filter(pk=token.pk).delete()  # the bench leaves no credential behind
+        ApiToken.objects.filter(pk__in=tokens).delete()  # the bench leaves no credential behind
 
 
-def run(args, distributor, member, operator, terms, account_center, api, manager) -> int:
-    cases = build_cases(member, operator, distributor, terms, account_center, api, manager)
+def run(args, distributor, member, operator, terms, account_center, api, manager, customer_api=None) -> int:
+    cases = build_cases(member, operator, distributor, terms, account_center, api, manager, customer_api)
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
         cases = [c for c in cases if any(w in c.label for w in wanted)]

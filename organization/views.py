@@ -156,15 +156,19 @@ def role_list(request):
         role.permission_labels = [
             permission_label(f"{p.content_type.app_label}.{p.codename}") for p in role.permissions.all()
         ]
-    context = {"roles": roles, "row_context": role_rows_context(request), **_role_limit(request.user.partner)}
+    # The list holds every custom role of the partner: counted from it, not read again.
+    custom = sum(1 for role in roles if role.partner_id is not None)
+    context = {"roles": roles, "row_context": role_rows_context(request), **_role_limit(request.user.partner, custom)}
     return render(request, "organization/role_list.html", context)
 
 
-def _role_limit(partner) -> dict:
+def _role_limit(partner, custom: int | None = None) -> dict:
     """Whether the partner has as many custom roles as it may (R19): the pages then say so and
-    offer no form that the service would refuse."""
+    offer no form that the service would refuse. ``custom``: how many it has, when known."""
     limit = settings.PARTNER_CENTER["CUSTOM_ROLES_PER_PARTNER"]
-    return {"role_limit": limit, "role_limit_reached": Role.objects.filter(partner=partner).count() >= limit}
+    if custom is None:
+        custom = Role.objects.filter(partner=partner).count()
+    return {"role_limit": limit, "role_limit_reached": custom >= limit}
 
 
 @require_http_methods(["GET", "POST"])

@@ -67,6 +67,43 @@ def test_the_requests_inbox_settles_the_overdue_requests_it_shows(as_user, admin
     assert AssociationRequest.objects.get(pk=request.pk).status != Status.PENDING
 
 
+@pytest.mark.parametrize("page", ["portal", "account_center", "api"])
+def test_a_requests_own_page_settles_it_when_overdue_and_shows_it_settled(
+    client, as_user, admin_member, association, customer_user, page
+):
+    from api.services import partner_token_create
+
+    request = services.request_submit(actor=admin_member, association=association, kind=Kind.UNBIND, reason="Go")
+    overdue(request)
+    if page == "api":
+        raw = partner_token_create(member=admin_member)[1]
+        shown = client.get(f"/api/v1/requests/{request.pk}", HTTP_AUTHORIZATION=f"Bearer {raw}").json()["status"]
+        assert shown == Status.EXPIRED
+    else:
+        user, name = (admin_member, "customers:request_detail") if page == "portal" else (
+            customer_user, "account_center:request_handle")
+        response = as_user(user).get(reverse(name, args=[request.pk]))
+        assert response.context["association_request"].status == Status.EXPIRED
+    assert AssociationRequest.objects.get(pk=request.pk).status == Status.EXPIRED
+
+
+@pytest.mark.parametrize("page", ["portal", "account_center"])
+def test_a_closed_requests_page_settles_another_overdue_request_of_its_association(
+    as_user, admin_member, association, customer_user, page
+):
+    """The request read says whether its association has an overdue request, this one or another."""
+    from partnercenter import factories as f
+
+    closed = f.AssociationRequestFactory(association=association, kind=Kind.UNBIND, status=Status.CANCELLED,
+                                         created_at=timezone.now() - timedelta(days=200))
+    pending = services.request_submit(actor=admin_member, association=association, kind=Kind.SWITCH, reason="Go")
+    overdue(pending)
+    user, name = (admin_member, "customers:request_detail") if page == "portal" else (
+        customer_user, "account_center:request_handle")
+    assert as_user(user).get(reverse(name, args=[closed.pk])).status_code == 200
+    assert AssociationRequest.objects.get(pk=pending.pk).status == Status.EXPIRED
+
+
 TOP_UP = "Top up your account and set a payment method"
 
 

@@ -190,6 +190,7 @@ def get_customer(request, customer_id: int = Id):
     )
     pending = open_request_for(association) if association is not None else None
     if pending is not None:
+        association.customer = customer  # read above: the request's JSON names it, without reading it again
         pending.association = association
     shown = customer_funds_for_member(user=member, customer=customer)
     return {

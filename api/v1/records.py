@@ -23,7 +23,7 @@ from audit.export import records_csv_response
 from audit.forms import RecordFilterForm
 from audit.selectors import filter_records, listed_record, record_for_member, record_listing, records_visible_to
 from audit.views import ORDERING
-from organization.selectors import members_of, roles_for
+from organization.selectors import members_of, roles_for, with_permissions
 from partnercenter.pagination import KeysetPaginator
 
 router = Router(tags=["records and organization"])
@@ -100,7 +100,7 @@ def list_members(request):
 @router.get("/roles", response=list[RoleOut], auth=auth.partner("organization.manage_roles"),
             operation_id="listRoles", summary="The roles members can hold, with their permissions")
 def list_roles(request):
-    roles = roles_for(request.auth.member).prefetch_related("permissions__content_type").order_by("name", "pk")
+    roles = with_permissions(roles_for(request.auth.member)).order_by("name", "pk")
     return [
         {"id": r.pk, "name": r.name, "description": r.description, "builtin": r.builtin or "",
          "permissions": sorted(f"{p.content_type.app_label}.{p.codename}" for p in r.permissions.all())}

@@ -3,7 +3,7 @@ associations (narrowed to a customer manager's customers); a customer sees its o
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -18,16 +18,28 @@ def requests_for_member(user) -> QuerySet[AssociationRequest]:
     return narrowed_to_managers(qs, user, "association__customer__manager_id")
 
 
+def with_overdue(qs: QuerySet[AssociationRequest]) -> QuerySet[AssociationRequest]:
+    """Each request with ``association_overdue``: whether its association has a pending request
+    past its deadline (this one or another), so a read that settles first
+    (``customers.requests.services._settled``) spends no statement looking when there is none."""
+    due = AssociationRequest.objects.filter(
+        association_id=OuterRef("association_id"), status=Status.PENDING, deadline__lte=timezone.now()
+    )
+    return qs.annotate(association_overdue=Exists(due))
+
+
 def request_for_member(user, pk) -> AssociationRequest:
     return get_object_or_404(
-        requests_for_member(user).select_related("association__partner", "association__customer", "requested_by"),
+        with_overdue(requests_for_member(user)).select_related(
+            "association__partner", "association__customer", "requested_by"
+        ),
         pk=pk,
     )
 
 
 def request_for_customer(customer: Customer, pk) -> AssociationRequest:
     return get_object_or_404(
-        AssociationRequest.objects.filter(association__customer=customer).select_related(
+        with_overdue(AssociationRequest.objects.filter(association__customer=customer)).select_related(
             "association__partner", "association__customer"
         ),
         pk=pk,

@@ -375,7 +375,7 @@ def request_for_member_settled(user, request_pk) -> AssociationRequest:
     from customers.requests.selectors import request_for_member
 
     association_request, _settled_any = _settled(
-        lambda: request_for_member(user, request_pk), lambda r: r.association
+        lambda: request_for_member(user, request_pk), lambda r: r.association, overdue=lambda r: r.association_overdue
     )
     return association_request
 
@@ -384,7 +384,8 @@ def request_for_customer_settled(customer: Customer, request_pk) -> AssociationR
     from customers.requests.selectors import request_for_customer
 
     association_request, _settled_any = _settled(
-        lambda: request_for_customer(customer, request_pk), lambda r: r.association
+        lambda: request_for_customer(customer, request_pk), lambda r: r.association,
+        overdue=lambda r: r.association_overdue,
     )
     return association_request
 
