@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +19,7 @@ from customers.controls.services import customer_budget_set, customer_freeze
 from customers.models import Association, PartnerControls
 from organization.models import Partner
 from partnercenter import factories as f
+from tests.budgets import count, within
 from webhooks.models import Delivery, Endpoint
 
 STATUSES = ["delivered", "failed", "queued", "delivered", "sending"]
@@ -28,21 +28,6 @@ STATUSES = ["delivered", "failed", "queued", "delivered", "sending"]
 @pytest.fixture(autouse=True)
 def _sessions_as_in_production(settings):
     settings.SESSION_ENGINE = "partnercenter.sessions.cached_db"
-
-
-def count(client, url, params=None, **headers) -> tuple[int, bytes, list[str]]:
-    client.get(url, params or {}, **headers)  # the first request of a session may warm up per-process things
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url, params or {}, **headers)
-        body = b"".join(response.streaming_content) if response.streaming else response.content
-    assert response.status_code == 200, body[:500]
-    return len(captured), body, [q["sql"] for q in captured.captured_queries]
-
-
-def within(budget: int, measured: tuple[int, bytes, list[str]]) -> bytes:
-    queries, body, sql = measured
-    assert queries <= budget, f"{queries} > {budget}:\n" + "\n".join(sql)
-    return body
 
 
 @pytest.fixture

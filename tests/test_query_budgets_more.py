@@ -15,7 +15,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,26 +25,12 @@ from audit.models import OperationRecord
 from customers.models import Association, AssociationRequest, LedgerEntry, Voucher
 from organization.models import Role, User
 from partnercenter import factories as f
+from tests.budgets import count, within
 
 
 @pytest.fixture(autouse=True)
 def _sessions_as_in_production(settings):
     settings.SESSION_ENGINE = "partnercenter.sessions.cached_db"
-
-
-def count(client, url, params=None, **headers) -> tuple[int, bytes, list[str]]:
-    client.get(url, params or {}, **headers)  # the first request of a session may warm up per-process things
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url, params or {}, **headers)
-        body = b"".join(response.streaming_content) if response.streaming else response.content
-    assert response.status_code == 200, body[:500]
-    return len(captured), body, [q["sql"] for q in captured.captured_queries]
-
-
-def within(budget: int, measured: tuple[int, bytes, list[str]]) -> bytes:
-    queries, body, sql = measured
-    assert queries <= budget, f"{queries} > {budget}:\n" + "\n".join(sql)
-    return body
 
 
 def same(few, many) -> None:
