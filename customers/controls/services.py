@@ -32,10 +32,9 @@ from customers.models import (
 )
 from notifications.email import queue_email
 from organization.models import Partner, User
-from partnercenter.money import format_amount
+from partnercenter.money import CENT, format_amount, positive_amount_error
 
 REASON_MAX_LENGTH = 256
-CENT = Decimal("0.01")
 THRESHOLDS = (80, 100)
 FREEZE_PERMISSION = "customers.freeze_customers"
 
@@ -122,15 +121,7 @@ def max_budget() -> Decimal:
 
 
 def budget_amount_error(amount) -> str | None:
-    if not isinstance(amount, Decimal) or not amount.is_finite():
-        return _("Enter an amount as a number, for example 100.00.")
-    if amount <= 0:
-        return _("Enter an amount greater than zero.")
-    if amount > max_budget():
-        return _("Enter a budget of at most %(maximum)s.") % {"maximum": max_budget()}
-    if amount != amount.quantize(CENT):
-        return _("Enter an amount with at most two decimal places.")
-    return None
+    return positive_amount_error(amount, maximum=max_budget(), too_big=_("Enter a budget of at most %(maximum)s."))
 
 
 def reason_error(reason: str, *, required: bool = True) -> str | None:

@@ -22,11 +22,10 @@ from audit.events import Event
 from audit.services import record
 from customers.models import Association, Customer, LedgerEntry, Voucher
 from organization.models import Partner
-from partnercenter.money import format_amount
+from partnercenter.money import format_amount, positive_amount_error
 
 # The largest value a MONEY column (14 digits, 2 places) can hold.
 MONEY_LIMIT = Decimal("999999999999.99")
-CENT = Decimal("0.01")
 
 
 def max_funds_amount() -> Decimal:
@@ -36,16 +35,9 @@ def max_funds_amount() -> Decimal:
 def amount_error(amount) -> str | None:
     """Why ``amount`` cannot be moved, or None. Forms show this before the service runs; the
     service checks again so no caller can skip it."""
-    if not isinstance(amount, Decimal) or not amount.is_finite():
-        return _("Enter an amount as a number, for example 100.00.")
-    if amount <= 0:
-        return _("Enter an amount greater than zero.")
-    # Before rounding: quantizing a huge number (1e400000) raises instead of answering.
-    if amount > max_funds_amount():
-        return _("Enter an amount of at most %(maximum)s.") % {"maximum": max_funds_amount()}
-    if amount != amount.quantize(CENT):
-        return _("Enter an amount with at most two decimal places.")
-    return None
+    return positive_amount_error(
+        amount, maximum=max_funds_amount(), too_big=_("Enter an amount of at most %(maximum)s.")
+    )
 
 
 def funds_refusal(association: Association) -> str | None:
