@@ -517,6 +517,11 @@ def top_up(conn, customers: int, started: float) -> None:
         WHERE a.has_pending_request IS DISTINCT FROM EXISTS (
             SELECT 1 FROM customers_associationrequest r WHERE r.association_id = a.id AND r.status = 'pending')
     """)
+    # Likewise Association.customer_frozen, the customer's flag copied by the triggers of 0016.
+    conn.execute("""
+        UPDATE customers_association a SET customer_frozen = c.frozen FROM customers_customer c
+        WHERE c.id = a.customer_id AND a.customer_frozen IS DISTINCT FROM c.frozen
+    """)
 
     if _empty(conn, "customers_ledgerentry"):
         with conn.transaction():

@@ -214,6 +214,10 @@ CUSTOMER_KIND_LABELS = {
 }
 
 
+# Columns of Association the database keeps (triggers), which Association.save() never writes.
+KEPT_BY_TRIGGERS = ("has_pending_request", "customer_frozen")
+
+
 class Association(models.Model):
     """The link between a partner and a customer. At most one active per customer (R1); ended
     ones stay as history with how they began and ended."""
@@ -255,6 +259,11 @@ class Association(models.Model):
     # it lets the customer list's pending filter walk a partial index of the partner's
     # associations in its own order instead of probing every open request of the vendor.
     has_pending_request = models.BooleanField(default=False, db_default=False, editable=False)
+    # The customer's ``frozen``, copied by the database (triggers on both tables, customers
+    # migration 0016), never written by Django (see save()): the list's frozen filter walks a
+    # partial index of the partner's active associations of frozen customers in its own order
+    # instead of checking each of the partner's rows against the customer.
+    customer_frozen = models.BooleanField(default=False, db_default=False, editable=False)
 
     class Meta:
         verbose_name = _("association")
@@ -290,20 +299,27 @@ class Association(models.Model):
                 name="assoc_partner_pending_started",
                 condition=Q(status="active", has_pending_request=True),
             ),
+            # The customer list's frozen filter, in the list's default order.
+            models.Index(
+                fields=["partner", "-started_at", "-id"],
+                name="assoc_partner_frozen_started",
+                condition=Q(status="active", customer_frozen=True),
+            ),
         ]
 
     def __str__(self):
         return f"{self.partner} – {self.customer} ({self.get_type_display()})"
 
     def save(self, *args, **kwargs):
-        """Never writes ``has_pending_request``: the triggers keep it, and a row read before
-        a request was submitted or closed would otherwise write the old value back."""
+        """Never writes ``has_pending_request`` or ``customer_frozen``: the triggers keep them,
+        and a row read before a request was submitted or closed, or before the customer was
+        frozen or unfrozen, would otherwise write the old value back."""
         if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
             deferred = self.get_deferred_fields()  # as Django: a deferred field is not saved
             kwargs["update_fields"] = [
                 f.name
                 for f in self._meta.concrete_fields
-                if not f.primary_key and f.name != "has_pending_request" and f.attname not in deferred
+                if not f.primary_key and f.name not in KEPT_BY_TRIGGERS and f.attname not in deferred
             ]
         super().save(*args, **kwargs)
 

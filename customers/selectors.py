@@ -257,7 +257,11 @@ def search_filter(term: str, *, reseller: bool = False) -> Q:
 
 def customer_fact(status: str, *, path: str = "customer__") -> Q:
     """Customers of an account status of the list's filter: "frozen" and "arrears" are the rare
-    facts, each with its partial index (migration 0009); "normal" is nearly everyone."""
+    facts, each with its partial index (migration 0009); "normal" is nearly everyone. On
+    associations (``path="customer__"``) "frozen" is the association's copy of the flag, whose
+    partial index walks the partner's frozen customers in the list's order (migration 0016)."""
+    if status == "frozen" and path == "customer__":
+        return Q(customer_frozen=True)
     if status in ("frozen", "arrears"):
         # As a subquery of the few customer ids rather than a condition on the joined customer:
         # PostgreSQL then checks each of the partner's rows against the partial index alone

@@ -169,7 +169,7 @@ def customer_figures(user) -> dict[str, Figure]:
     querysets = {
         "referral": base.filter(type=Association.Type.REFERRAL),
         "reseller": base.filter(type=Association.Type.RESELLER),
-        "frozen": base.filter(customer__frozen=True),
+        "frozen": base.filter(customer_frozen=True),  # the association's copy (customers 0016)
         "arrears": base.filter(customer__arrears__gt=0),
     }
     return {key: Figure(*bounded_count(qs)) for key, qs in querysets.items()}
