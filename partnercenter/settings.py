@@ -115,6 +115,11 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     # compilation costs more than it saves on these short queries (bench/postgresql.conf).
     _statement_timeout = env_int("DB_STATEMENT_TIMEOUT_MS", 30000, minimum=1, maximum=86400000)
     _db["OPTIONS"].setdefault("options", f"-c statement_timeout={_statement_timeout} -c jit=off")
+    # The hand-written statements on every page's path (partnercenter/statements.py) run as
+    # prepared statements, planned once per connection; the ORM's queries never are (Django's
+    # client-side cursors do not prepare). Off behind a pooler that cannot keep them
+    # (PgBouncer in transaction mode without max_prepared_statements).
+    _db["OPTIONS"].setdefault("prepare_threshold", 5 if env_bool("DB_PREPARED_STATEMENTS", True) else None)
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
     _db.setdefault("OPTIONS", {})

@@ -2,7 +2,10 @@
 queries they replace would: the member's roles and permissions (``load_roles``) and the
 customer manager choices of the customer list (``customer_list_managers``, the statement form of
 ``assignable_managers``, which the assignment itself checks against)."""
+import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from customers.selectors import customer_list_managers
 from organization.backends import load_roles
@@ -53,3 +56,35 @@ def test_manager_choices_are_the_partners_active_managers_in_name_order(partner,
     assert [name for _pk, name in choices] == ["zed", "Al", "Al", "Bo", "Cy"]
     assert {pk for pk, _name in choices} == {both.pk, unnamed.pk, *(m.pk for m in named)}
     assert (unnamed.pk, "zed") in choices and choices.count((both.pk, "Bo")) == 1
+
+
+@pytest.mark.postgres
+def test_on_postgresql_they_run_prepared_and_answer_the_same(admin_member):
+    """Planned once per connection (``partnercenter.statements``) when queries are not being
+    logged; logged (and counted) as any other query when they are."""
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    answers = []
+    for _ in range(2):
+        fresh = User.objects.get(pk=admin_member.pk)
+        load_roles(fresh)
+        answers.append(fresh._role_perm_cache)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len([s for s in prepared if "organization_user_roles" in s]) == 1
+    logged = User.objects.get(pk=admin_member.pk)
+    with CaptureQueriesContext(connection) as captured:
+        load_roles(logged)
+    assert len(captured.captured_queries) == 1
+    assert f"= {admin_member.pk}" in captured.captured_queries[0]["sql"]
+    assert answers[0] == answers[1] == logged._role_perm_cache == _orm_roles(admin_member)[1]
+
+
+def test_the_setting_turns_them_off_behind_a_pooler_that_cannot_keep_them(monkeypatch):
+    from tests.test_settings_ranges import _load
+
+    options = _load(monkeypatch, DB_PREPARED_STATEMENTS="false")["DATABASES"]["default"]["OPTIONS"]
+    assert options["prepare_threshold"] is None  # psycopg then prepares nothing
+    monkeypatch.delenv("DB_PREPARED_STATEMENTS")
+    assert _load(monkeypatch)["DATABASES"]["default"]["OPTIONS"]["prepare_threshold"] == 5
