@@ -172,13 +172,32 @@ def own_manager_id(user) -> Case:
     )
 
 
-def own_association_for_member(user, customer_pk, *, for_update: bool = False) -> Association:
+def own_association_for_member(user, customer_pk, *, for_update: bool = False, facts: bool = False) -> Association:
     """The active association of one of the partner's *own* customers (actions are never
-    offered on a reseller's customer). 404 for anything else."""
+    offered on a reseller's customer). 404 for anything else. ``facts``: with
+    :func:`association_facts` read in the same statement."""
     qs = active_associations_for(user).select_related("customer", "partner")
+    if facts:
+        qs = qs.annotate(**association_facts())
     if for_update:
         qs = qs.select_for_update()
     return get_object_or_404(qs, customer_id=customer_pk)
+
+
+def association_facts() -> dict:
+    """Annotations of an association read before its account check, so that neither the
+    settling nor the check spends a statement of its own on them: ``association_overdue``,
+    whether a pending request of it is past its deadline (``customers.requests.services._settled``
+    settles only then), and ``has_unexpired_reserved_instances`` (read by
+    ``customers.checks.ReservedInstances``; the services' locked rows carry neither, so under
+    the lock the check asks the database)."""
+    now = timezone.now()
+    return {
+        "association_overdue": Exists(AssociationRequest.objects.filter(
+            association_id=OuterRef("pk"), status=AssociationRequest.Status.PENDING, deadline__lte=now)),
+        "has_unexpired_reserved_instances": Exists(ReservedInstance.objects.filter(
+            customer_id=OuterRef("customer_id"), expires_at__gt=now)),
+    }
 
 
 # pg_trgm matches a substring through its three-character pieces, so a shorter term has none
