@@ -68,3 +68,24 @@ def request_rows_context(request) -> dict:
         "detail_url": row_url("customers:request_detail"),
         "labels": {"handle": gettext("Handle"), "open": gettext("Open")},
     }
+
+
+def association_request_rows_context() -> dict:
+    """The row context of ``customers/association_request_rows.jinja`` (the customer page's
+    requests)."""
+    return {
+        "kinds": {value: str(label) for value, label in AssociationRequest.Kind.choices},
+        "statuses": {value: str(label) for value, label in AssociationRequest.Status.choices},
+        "detail_url": row_url("customers:request_detail"),
+        "labels": {"open": gettext("Open")},
+    }
+
+
+def account_center_request_rows_context() -> dict:
+    """The row context of ``customers/account_center_request_rows.jinja`` (the Account Center
+    home's requests)."""
+    return {
+        "statuses": {value: str(label) for value, label in AssociationRequest.Status.choices},
+        "handle_url": row_url("account_center:request_handle"),
+        "labels": {"open": gettext("Open")},
+    }

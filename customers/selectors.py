@@ -94,13 +94,15 @@ def customer_for_member(user, pk) -> Customer:
 
 @dataclass
 class CustomerPage:
-    """What the partner's customer page reads in one statement: the customer, every
-    association it has had (newest first, with the partner) and its unexpired reserved
-    instances (soonest first)."""
+    """What the partner's customer page (and the API's getCustomer) reads in one statement: the
+    customer, every association it has had (newest first, with the partner), its unexpired
+    reserved instances (soonest first) and the member's partner's latest ledger rows and
+    vouchers for it (``funds``: ``funds_ledger`` and ``funds_vouchers``, newest first)."""
 
     customer: Customer
     associations: list[Association]
     unexpired_reserved_instances: list[ReservedInstance]
+    funds: dict
 
     @property
     def current(self) -> Association | None:
@@ -110,7 +112,10 @@ class CustomerPage:
 def customer_page_for_member(user, pk, *, now: datetime | None = None) -> CustomerPage:
     """The customer ``pk`` as :func:`customer_for_member` scopes it (another partner's
     customer, or one outside a customer manager's scope, is a 404), read through its
-    associations with the customer row and its reserved instances joined to them."""
+    associations with the customer row, its reserved instances and this partner's latest funds
+    rows (``customers.funds.selectors.latest_funds``) joined to them."""
+    from customers.funds.selectors import funds_of, latest_funds
+
     now = now or timezone.now()
     unexpired = (
         ReservedInstance.objects.filter(customer=OuterRef("customer_id"), expires_at__gt=now)
@@ -127,7 +132,7 @@ def customer_page_for_member(user, pk, *, now: datetime | None = None) -> Custom
     associations = list(
         Association.objects.filter(customer_id=pk, customer__in=customers_visible_to(user).filter(pk=pk).values("pk"))
         .select_related("partner", "customer__manager", "customer__enterprise_master", "customer__frozen_by_partner")
-        .annotate(unexpired_reserved_instances=Subquery(unexpired), **granted)
+        .annotate(unexpired_reserved_instances=Subquery(unexpired), **latest_funds(user.partner_id, pk), **granted)
         .order_by("-started_at", "-pk")
     )
     if not associations:
@@ -144,7 +149,8 @@ def customer_page_for_member(user, pk, *, now: datetime | None = None) -> Custom
         for row in associations[0].unexpired_reserved_instances or []
     ]
     instances.sort(key=lambda ri: ri.expires_at)
-    return CustomerPage(customer=customer, associations=associations, unexpired_reserved_instances=instances)
+    return CustomerPage(customer=customer, associations=associations, unexpired_reserved_instances=instances,
+                        funds=funds_of(associations[0], customer))
 
 
 def shown_manager(user, customer: Customer) -> User | None:
@@ -166,13 +172,32 @@ def own_manager_id(user) -> Case:
     )
 
 
-def own_association_for_member(user, customer_pk, *, for_update: bool = False) -> Association:
+def own_association_for_member(user, customer_pk, *, for_update: bool = False, facts: bool = False) -> Association:
     """The active association of one of the partner's *own* customers (actions are never
-    offered on a reseller's customer). 404 for anything else."""
+    offered on a reseller's customer). 404 for anything else. ``facts``: with
+    :func:`association_facts` read in the same statement."""
     qs = active_associations_for(user).select_related("customer", "partner")
+    if facts:
+        qs = qs.annotate(**association_facts())
     if for_update:
         qs = qs.select_for_update()
     return get_object_or_404(qs, customer_id=customer_pk)
+
+
+def association_facts() -> dict:
+    """Annotations of an association read before its account check, so that neither the
+    settling nor the check spends a statement of its own on them: ``association_overdue``,
+    whether a pending request of it is past its deadline (``customers.requests.services._settled``
+    settles only then), and ``has_unexpired_reserved_instances`` (read by
+    ``customers.checks.ReservedInstances``; the services' locked rows carry neither, so under
+    the lock the check asks the database)."""
+    now = timezone.now()
+    return {
+        "association_overdue": Exists(AssociationRequest.objects.filter(
+            association_id=OuterRef("pk"), status=AssociationRequest.Status.PENDING, deadline__lte=now)),
+        "has_unexpired_reserved_instances": Exists(ReservedInstance.objects.filter(
+            customer_id=OuterRef("customer_id"), expires_at__gt=now)),
+    }
 
 
 # pg_trgm matches a substring through its three-character pieces, so a shorter term has none

@@ -355,12 +355,12 @@ def test_the_account_centers_request_page_stays_within_its_budget(customer_clien
 
 # API reads of one customer -----------------------------------------------------------------------
 
-# token, roles, the customer, its active association with the partner, the open request, this
-# partner's latest ledger rows and vouchers
-API_CUSTOMER = 7
-# token, roles, the association with its customer, the overdue requests to settle first, the
-# request facts in one aggregate, the reserved instances
-API_ACCOUNT_CHECK = 6
+# token, roles, the customer with its associations and this partner's latest ledger rows and
+# vouchers (the customer page's statement), the open request
+API_CUSTOMER = 4
+# token, roles, the association with its customer (and whether it has an overdue request to
+# settle first, and unexpired reserved instances), the request facts in one aggregate
+API_ACCOUNT_CHECK = 4
 
 
 def test_the_api_customer_read_stays_within_its_budget_however_long_its_history(api, admin_member, partner,
@@ -382,6 +382,9 @@ def test_the_api_customer_read_stays_within_its_budget_however_long_its_history(
     same(few, many)
     body = json.loads(within(API_CUSTOMER, many))
     assert body["pending_request"]["kind"] == "switch" and len(body["vouchers"]) == len(body["ledger"]) == 20
+    # Read as JSON in the customer's statement, they come back newest first, amounts to the cent.
+    assert body["vouchers"][0]["amount"] == body["ledger"][0]["amount"] == "27.00"
+    assert body["vouchers"][0]["id"] > body["vouchers"][-1]["id"] and body["ledger"][0]["id"] > body["ledger"][-1]["id"]
 
 
 def test_the_api_account_check_stays_within_its_budget(api, admin_member, customer):
@@ -392,6 +395,8 @@ def test_the_api_account_check_stays_within_its_budget(api, admin_member, custom
     body = json.loads(within(API_ACCOUNT_CHECK, count(api, f"/api/v1/customers/{customer.pk}/checks",
                                                       {"action": "switch"})))
     assert not body["passed"] and len(body["checks"]) > 3
+    # The reserved instances are answered from the association's statement, and still count.
+    assert [c["passed"] for c in body["checks"] if c["code"] == "reserved_instances"] == [False]
 
 
 # The invitations, public links and projects ------------------------------------------------------

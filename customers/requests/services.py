@@ -315,7 +315,10 @@ def own_association_settled(user, customer_pk) -> Association:
     """The member's own active association with customer ``customer_pk`` (404 otherwise)."""
     from customers.selectors import own_association_for_member
 
-    association, _settled_any = _settled(lambda: own_association_for_member(user, customer_pk), lambda a: a)
+    association, _settled_any = _settled(
+        lambda: own_association_for_member(user, customer_pk, facts=True), lambda a: a,
+        overdue=lambda a: a.association_overdue,
+    )
     return association
 
 
@@ -327,7 +330,7 @@ def own_association_and_pending(user, customer_pk, now: datetime):
     from customers.selectors import own_association_for_member
 
     def read():
-        association = own_association_for_member(user, customer_pk)
+        association = own_association_for_member(user, customer_pk, facts=True)
         return association, pending_request_overview(association)
 
     (association, pending), _settled_any = _settled(

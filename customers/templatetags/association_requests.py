@@ -6,6 +6,8 @@ ones)."""
 from django import template
 from django.utils import timezone
 
+from customers.rows import account_center_request_rows_context, association_request_rows_context
+
 register = template.Library()
 
 
@@ -16,13 +18,17 @@ def customer_requests(context, association, overview):
         "association": association,
         "open_request": overview.open_request(timezone.now()),
         "latest": overview.latest,
+        "request": context.get("request"),
+        "row_context": association_request_rows_context(),
     }
 
 
-@register.inclusion_tag("account_center/requests/_my_requests.html")
-def account_center_requests(association, overview):
+@register.inclusion_tag("account_center/requests/_my_requests.html", takes_context=True)
+def account_center_requests(context, association, overview):
     return {
         "association": association,
         "open_request": overview.open_request(timezone.now()) if association is not None else None,
         "latest": overview.latest,
+        "request": context.get("request"),
+        "row_context": account_center_request_rows_context(),
     }
