@@ -94,15 +94,13 @@ def customer_for_member(user, pk) -> Customer:
 
 @dataclass
 class CustomerPage:
-    """What the partner's customer page (and the API's getCustomer) reads in one statement: the
-    customer, every association it has had (newest first, with the partner), its unexpired
-    reserved instances (soonest first) and the member's partner's latest ledger rows and
-    vouchers for it (``funds``: ``funds_ledger`` and ``funds_vouchers``, newest first)."""
+    """What the partner's customer page reads in one statement: the customer, every
+    association it has had (newest first, with the partner) and its unexpired reserved
+    instances (soonest first)."""
 
     customer: Customer
     associations: list[Association]
     unexpired_reserved_instances: list[ReservedInstance]
-    funds: dict
 
     @property
     def current(self) -> Association | None:
@@ -112,10 +110,7 @@ class CustomerPage:
 def customer_page_for_member(user, pk, *, now: datetime | None = None) -> CustomerPage:
     """The customer ``pk`` as :func:`customer_for_member` scopes it (another partner's
     customer, or one outside a customer manager's scope, is a 404), read through its
-    associations with the customer row, its reserved instances and this partner's latest funds
-    rows (``customers.funds.selectors.latest_funds``) joined to them."""
-    from customers.funds.selectors import funds_of, latest_funds
-
+    associations with the customer row and its reserved instances joined to them."""
     now = now or timezone.now()
     unexpired = (
         ReservedInstance.objects.filter(customer=OuterRef("customer_id"), expires_at__gt=now)
@@ -132,7 +127,7 @@ def customer_page_for_member(user, pk, *, now: datetime | None = None) -> Custom
     associations = list(
         Association.objects.filter(customer_id=pk, customer__in=customers_visible_to(user).filter(pk=pk).values("pk"))
         .select_related("partner", "customer__manager", "customer__enterprise_master", "customer__frozen_by_partner")
-        .annotate(unexpired_reserved_instances=Subquery(unexpired), **latest_funds(user.partner_id, pk), **granted)
+        .annotate(unexpired_reserved_instances=Subquery(unexpired), **granted)
         .order_by("-started_at", "-pk")
     )
     if not associations:
@@ -149,8 +144,7 @@ def customer_page_for_member(user, pk, *, now: datetime | None = None) -> Custom
         for row in associations[0].unexpired_reserved_instances or []
     ]
     instances.sort(key=lambda ri: ri.expires_at)
-    return CustomerPage(customer=customer, associations=associations, unexpired_reserved_instances=instances,
-                        funds=funds_of(associations[0], customer))
+    return CustomerPage(customer=customer, associations=associations, unexpired_reserved_instances=instances)
 
 
 def shown_manager(user, customer: Customer) -> User | None:

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 from customers.controls.selectors import customer_controls_context
 from customers.forms import CustomerFilterForm
 from customers.funds.rows import funds_rows_context
+from customers.funds.selectors import customer_funds_for_member
 from customers.models import Customer
 from customers.requests.services import customer_page_settled
 from customers.rows import customer_rows_context
@@ -90,7 +91,7 @@ def customer_detail(request, pk):
             "sub_accounts": Customer.objects.filter(enterprise_master=customer).order_by("account_name")
             if customer.enterprise_role == Customer.EnterpriseRole.MASTER
             else [],
-            **page.funds,
+            **customer_funds_for_member(user=user, customer=customer),
             "funds_row_context": funds_rows_context(
                 request, currency=user.partner.currency, recover=own and user.has_perm("customers.issue_vouchers")
             ),

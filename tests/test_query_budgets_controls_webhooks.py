@@ -182,7 +182,7 @@ def test_the_api_batch_reads_stay_within_their_budget_on_every_page(api, two_bat
 # Reseller controls --------------------------------------------------------------------------------
 
 SETTINGS_PAGE = 6  # user, roles, own settings, resellers, their grants, the form's resellers
-CUSTOMER_PAGE = 4  # tests/test_query_budgets.py: the customer page, its freeze and budget included
+CUSTOMER_PAGE = 6  # tests/test_query_budgets.py: the customer page, its freeze and budget included
 # user, roles, association with customer and who froze it, budget history; a reseller's grant
 CONTROLS_FORM = 5
 API_CONTROLS = 3  # token, roles, association with customer and who froze it

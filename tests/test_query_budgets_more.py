@@ -355,9 +355,9 @@ def test_the_account_centers_request_page_stays_within_its_budget(customer_clien
 
 # API reads of one customer -----------------------------------------------------------------------
 
-# token, roles, the customer with its associations and this partner's latest ledger rows and
-# vouchers (the customer page's statement), the open request
-API_CUSTOMER = 4
+# token, roles, the customer, its active association with the partner, the open request, this
+# partner's latest ledger rows and vouchers
+API_CUSTOMER = 7
 # token, roles, the association with its customer (and whether it has an overdue request to
 # settle first, and unexpired reserved instances), the request facts in one aggregate
 API_ACCOUNT_CHECK = 4
@@ -382,7 +382,7 @@ def test_the_api_customer_read_stays_within_its_budget_however_long_its_history(
     same(few, many)
     body = json.loads(within(API_CUSTOMER, many))
     assert body["pending_request"]["kind"] == "switch" and len(body["vouchers"]) == len(body["ledger"]) == 20
-    # Read as JSON in the customer's statement, they come back newest first, amounts to the cent.
+    # The latest first, amounts to the cent.
     assert body["vouchers"][0]["amount"] == body["ledger"][0]["amount"] == "27.00"
     assert body["vouchers"][0]["id"] > body["vouchers"][-1]["id"] and body["ledger"][0]["id"] > body["ledger"][-1]["id"]
 

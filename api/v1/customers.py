@@ -23,14 +23,15 @@ from api.v1.schemas import (
     ManagerAssignOut,
 )
 from customers.checks import run_checks
+from customers.funds.selectors import customer_funds_for_member
 from customers.models import Association
 from customers.requests.selectors import open_request_for
 from customers.requests.services import request_effects
 from customers.selectors import (
     annotate_pending_request,
+    customer_for_member,
     customer_list_listing,
     customer_list_rows,
-    customer_page_for_member,
     listed_association,
 )
 from partnercenter.clientip import client_ip
@@ -182,14 +183,16 @@ def get_customer(request, customer_id: int = Id):
     from api.v1.requests import request_json
 
     member = request.auth.member
-    # The portal's customer page read (one statement: the customer, its associations, this
-    # partner's latest ledger rows and vouchers); 404 outside the member's scope.
-    page = customer_page_for_member(member, customer_id)
-    customer, association = page.customer, page.current
+    customer = customer_for_member(member, customer_id)
+    association = (
+        Association.objects.filter(customer=customer, status=Association.Status.ACTIVE).select_related("partner")
+        .first()
+    )
     pending = open_request_for(association) if association is not None else None
     if pending is not None:
-        pending.association = association  # read above, with its customer: the request's JSON names it
-    shown = page.funds
+        association.customer = customer  # read above: the request's JSON names it, without reading it again
+        pending.association = association
+    shown = customer_funds_for_member(user=member, customer=customer)
     return {
         **{name: getattr(customer, name) for name in (
             "account_name", "name", "email", "registered_at", "frozen", "arrears", "postpaid", "invoice_owed",

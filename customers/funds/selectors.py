@@ -3,13 +3,12 @@ created, narrowed to a customer manager's customers; a customer sees its own."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from customers.models import Customer, LedgerEntry, Voucher
 from customers.selectors import narrowed_to_managers
-from partnercenter.expressions import JSONRows, json_fields, json_instance
 
 # The customer page shows the latest rows; older ones are in the operation records.
 DETAIL_ROWS = 20
@@ -42,39 +41,14 @@ def filter_vouchers(qs: QuerySet[Voucher], *, q: str = "", status: str = "") -> 
     return qs
 
 
-def latest_funds(partner_id: int, customer_id: int) -> dict:
-    """Annotations of a query over ``customer_id``'s rows (the customer page's associations):
-    ``partner_id``'s latest :data:`DETAIL_ROWS` ledger rows and vouchers for that customer,
-    each as one JSON array (``JSONRows``), so the customer page and the API's getCustomer read
-    them in the customer's own statement. Read them with :func:`funds_of`."""
-
-    def rows(model):
-        # The customer as a value, not a reference to the outer row: PostgreSQL then plans the
-        # latest ids once, by the customer's own statistics, and walks the (customer, -id)
-        # index of a customer with thousands of rows instead of sorting them all.
-        latest = model.objects.filter(partner_id=partner_id, customer_id=customer_id).order_by("-id").values("pk")
-        latest = latest[:DETAIL_ROWS]
-        return Subquery(
-            model.objects.filter(pk__in=latest).order_by().values("customer")
-            .annotate(rows=JSONRows(json_fields(model))).values("rows")
-        )
-
-    return {"funds_ledger_rows": rows(LedgerEntry), "funds_voucher_rows": rows(Voucher)}
-
-
-def funds_of(row, customer: Customer) -> dict:
-    """What the customer page shows of funds, from a row annotated with :func:`latest_funds`:
-    the partner's latest ledger rows and vouchers for ``customer`` (newest first), each
-    pointing at ``customer``."""
-    shown = {}
-    for name, annotation, model in (("funds_ledger", "funds_ledger_rows", LedgerEntry),
-                                    ("funds_vouchers", "funds_voucher_rows", Voucher)):
-        instances = sorted((json_instance(model, values) for values in getattr(row, annotation) or []),
-                           key=lambda instance: instance.pk, reverse=True)
-        for instance in instances:
-            instance.customer = customer
-        shown[name] = instances
-    return shown
+def customer_funds_for_member(*, user, customer: Customer) -> dict:
+    """What the customer page shows of funds: this partner's latest ledger rows and
+    vouchers for the customer."""
+    ledger = LedgerEntry.objects.filter(partner=user.partner, customer=customer).order_by("-id")[:DETAIL_ROWS]
+    vouchers = (
+        Voucher.objects.filter(partner=user.partner, customer=customer).select_related("customer").order_by("-id")
+    )[:DETAIL_ROWS]
+    return {"funds_ledger": list(ledger), "funds_vouchers": list(vouchers)}
 
 
 def customer_funds_for_account_center(*, customer: Customer) -> dict:
