@@ -23,13 +23,13 @@ from customers.controls import batches
 from customers.controls import services as controls
 from customers.controls.selectors import (
     batch_for_member,
+    batch_manager,
     budget_association,
     controllable_association,
     controls_summary,
     freezable_association,
 )
 from customers.models import BatchRow, Customer
-from organization.models import User
 from partnercenter.pagination import KeysetPaginator
 
 router = Router(tags=["controls"])
@@ -243,7 +243,7 @@ def _batch_args(member, data: BatchIn) -> dict:
         raise permission_denied()
     manager = None
     if data.action == "manager" and data.manager_id is not None:
-        manager = User.objects.filter(pk=data.manager_id, partner_id=member.partner_id).first()
+        manager = batch_manager(member, data.manager_id)
         if manager is None:
             raise ApiError(404, "not_found", _("There is no such member in your organization."))
     return {"action": data.action, "customer_ids": data.customer_ids, "reason": data.reason,

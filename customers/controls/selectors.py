@@ -20,7 +20,7 @@ from customers.controls.services import (
 from customers.forms import CustomerFilterForm
 from customers.models import Association, Batch, BudgetChange, Customer, PartnerControls
 from customers.selectors import customer_list_managers, customer_list_rows, manager_scope
-from organization.models import Partner
+from organization.models import Partner, User
 
 
 def controllable_associations(user):
@@ -179,3 +179,9 @@ def matching_customer_ids(user, query: QueryDict, *, limit: int) -> list[int]:
     form = CustomerFilterForm(data or None, managers=customer_list_managers(user))
     rows, ordering = customer_list_rows(user, tab=tab, filters=list_filters(form))
     return list(rows.order_by(*ordering).values_list("customer_id", flat=True)[:limit])
+
+
+def batch_manager(user, member_id: int) -> User | None:
+    """The member of ``user``'s partner with this id, whom a manager batch would assign (the
+    batch's check refuses anyone else); None when the partner has no such member."""
+    return User.objects.filter(pk=member_id, partner_id=user.partner_id).first()

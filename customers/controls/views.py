@@ -19,6 +19,7 @@ from customers.controls.forms import BatchForm, BudgetForm, ControlsSettingsForm
 from customers.controls.rows import batch_rows_context
 from customers.controls.selectors import (
     batch_for_member,
+    batch_manager,
     budget_association,
     budget_history,
     controls_summary,
@@ -29,7 +30,6 @@ from customers.controls.selectors import (
 )
 from customers.models import Batch
 from customers.selectors import customer_list_managers
-from organization.models import User
 from organization.protection import operation_protected
 from partnercenter.access import member_permission_required
 from partnercenter.actions import form_action, post_action
@@ -210,7 +210,7 @@ def _batch_params(request, form) -> dict:
     data = form.cleaned_data
     manager = None
     if data.get("action") == Batch.Action.MANAGER and data.get("manager"):
-        manager = User.objects.filter(pk=data["manager"], partner=request.user.partner).first()
+        manager = batch_manager(request.user, data["manager"])
     return {"action": data["action"], "reason": data.get("reason") or "", "amount": data.get("amount"),
             "manager": manager}
 
