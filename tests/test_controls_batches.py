@@ -80,7 +80,8 @@ def test_the_progress_counts_every_outcome_as_the_rows_say_read_with_the_batch_o
         assert batches.progress(Batch.objects.get(pk=batch.pk)) == expected
         assert batches.progress(batch_for_member(admin_member, batch.pk, progress=True)) == expected
         body = as_user(admin_member).get(reverse("customers:batch_detail", args=[batch.pk])).content.decode()
-        assert f"{expected['changed']} changed, {expected['refused']} not changed, {expected['pending']} pending." in body
+        changed, refused, pending = expected["changed"], expected["refused"], expected["pending"]
+        assert f"{changed} changed, {refused} not changed, {pending} pending." in body
         batches.batch_run(batch_id=batch.pk)
     assert expected["pending"] == 0 and expected["changed"] + expected["refused"] == 5
 
