@@ -375,7 +375,7 @@ def list_cases(member: Client, api: Client | None, customer_api: Client | None, 
     cases = [
         *paged_cases("vouchers", member, reverse("customers:voucher_list"), lambda v: v.customer.account_name),
         *paged_cases("request inbox", member, reverse("customers:request_inbox"),
-                     lambda r: r.association.customer.account_name),
+                     lambda r: r.customer_account_name),
         *paged_cases("invitations", member, reverse("customers:invitation_list"), lambda i: i.email),
         *paged_cases("projects", member, reverse("customers:project_list"), lambda p: p.customer.account_name),
         Case("members", member, reverse("organization:members")),

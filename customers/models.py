@@ -399,6 +399,9 @@ class AssociationRequest(models.Model):
             models.Index(fields=["association", "kind", "-created_at"], name="request_assoc_kind_created"),
             # The partner home: requests by outcome and cooldowns ending, both by submission time.
             models.Index(fields=["created_at"], name="request_created"),
+            # The requests inbox (and GET /api/v1/requests): a kind and a status, newest first.
+            # Without it the inbox walked the primary key backwards through every request.
+            models.Index(fields=["kind", "status", "-id"], name="request_kind_status_id"),
         ]
 
     def __str__(self):

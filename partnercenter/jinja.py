@@ -9,6 +9,7 @@ the page's time zone, as ``|date`` does in Django templates; ``date`` is Django'
 names such as ``SHORT_DATETIME_FORMAT`` in the language's format, the current time zone);
 ``truncatechars`` is Django's; ``money``, ``grouped`` and ``moment`` are the portal's filters of
 the same names (``partnercenter/templatetags``)."""
+import unicodedata
 from datetime import datetime
 
 from django.template.defaultfilters import date as django_date
@@ -58,8 +59,13 @@ def strftime(value, fmt: str, tz=None) -> str:
 
 
 def truncatechars(value, length: int) -> str:
-    """Django's ``|truncatechars``: at most ``length`` characters, the last one "…"."""
-    return Truncator(value).chars(length)
+    """Django's ``|truncatechars``: at most ``length`` characters, the last one "…". A text
+    no longer than that is only NFC-normalised, as Django returns it, without Django's walk
+    over every character (most reasons in a list are short)."""
+    text = unicodedata.normalize("NFC", str(value))
+    if len(text) <= length:
+        return text
+    return Truncator(text).chars(length)
 
 
 def date(value, fmt: str | None = None) -> str:

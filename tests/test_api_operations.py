@@ -87,6 +87,23 @@ class TestRequests:
                               **bearer(token))
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
 
+    def test_the_list_shows_each_request_as_its_own_read_does(self, client, token, customer, admin_member):
+        """The list reads its rows as values (``request_listing``); each is what the request's
+        own read answers, with a requester or without, handled or not."""
+        association = customer.associations.get()
+        f.AssociationRequestFactory(association=association, kind="unbind", status="cancelled",
+                                    requested_by=admin_member, reason="<b>Moving</b> on",
+                                    handled_at=timezone.now(), response_reason="Changed", failure_codes=["arrears"])
+        f.AssociationRequestFactory(association=association, kind="switch", target_type="referral",
+                                    requested_by=None)
+        listed = [
+            row for params in ({"kind": "unbind", "status": "cancelled"}, {"kind": "switch", "status": "pending"})
+            for row in client.get(f"{V1}/requests", params, **bearer(token)).json()["results"]
+        ]
+        assert len(listed) == 2 and {r["requested_by"] for r in listed} == {admin_member.username, ""}
+        for row in listed:
+            assert row == client.get(f"{V1}/requests/{row['id']}", **bearer(token)).json()
+
     def test_a_failing_check_is_409_with_every_failed_check_and_its_advice(self, client, token, customer):
         customer.arrears = Decimal("5.00")
         customer.frozen, customer.frozen_source = True, "partner"  # a partner freeze: the partner lifts it

@@ -60,6 +60,32 @@ def test_each_row_is_applied_on_its_own_and_the_result_lists_every_row(admin_mem
     assert Customer.objects.filter(frozen_source="partner").count() == 3
 
 
+def test_the_progress_counts_every_outcome_as_the_rows_say_read_with_the_batch_or_not(admin_member, customers,
+                                                                                     as_user):
+    """``progress`` counts the rows not changed and takes the changed ones as the rest of the
+    total; read ``with_progress`` or on its own, it is what the rows say, part-way and done."""
+    from collections import Counter
+
+    from customers.controls.selectors import batch_for_member
+
+    batch = batches.batch_create(actor=admin_member, action="freeze", customer_ids=ids(customers), reason="batch")
+    first, second = BatchRow.objects.filter(batch=batch).order_by("id")[:2]
+    BatchRow.objects.filter(pk=first.pk).update(outcome="changed")
+    BatchRow.objects.filter(pk=second.pk).update(outcome="refused")
+    for _ in range(2):
+        rows = Counter(BatchRow.objects.filter(batch=batch).values_list("outcome", flat=True))
+        expected = {"changed": rows["changed"], "refused": rows["refused"], "pending": rows["pending"],
+                    "processed": rows["changed"] + rows["refused"],
+                    "percent": (rows["changed"] + rows["refused"]) * 100 // 5}
+        assert batches.progress(Batch.objects.get(pk=batch.pk)) == expected
+        assert batches.progress(batch_for_member(admin_member, batch.pk, progress=True)) == expected
+        body = as_user(admin_member).get(reverse("customers:batch_detail", args=[batch.pk])).content.decode()
+        changed, refused, pending = expected["changed"], expected["refused"], expected["pending"]
+        assert f"{changed} changed, {refused} not changed, {pending} pending." in body
+        batches.batch_run(batch_id=batch.pk)
+    assert expected["pending"] == 0 and expected["changed"] + expected["refused"] == 5
+
+
 def test_the_portal_previews_then_applies_and_offers_the_result_as_csv(as_user, admin_member, customers):
     client = as_user(admin_member)
     body = {"action": "budget", "customers": ids(customers), "amount": "99.00", "reason": "batch"}

@@ -40,6 +40,22 @@ def test_a_moment_is_shown_in_the_active_time_zone_with_utc_on_hover():
     assert html == '<time datetime="2026-12-01T16:30:00Z" title="2026-12-01 16:30 UTC">2026-12-02 00:30</time>'
 
 
+def test_a_moment_in_the_default_format_reads_as_djangos_date_format_writes_it():
+    """``moment`` writes its default format itself; it is what ``|date:"Y-m-d H:i"`` writes,
+    small years on four digits included, and another format is still Django's."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    moments = [datetime(2026, 3, 9, 7, 5, tzinfo=UTC), datetime(999, 1, 2, 3, 4, tzinfo=UTC),
+               datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)]
+    with timezone.override(ZoneInfo("America/St_Johns")):
+        for t in moments:
+            shown = render("{{ t|date:'Y-m-d H:i' }}", t=t)
+            assert render("{{ t|moment }}", t=t).endswith(f">{shown}</time>")
+        assert render("{{ t|moment:'j M Y' }}", t=moments[0]).endswith(">9 Mar 2026</time>")
+
+
 def test_the_profile_time_zone_is_used_on_every_page(as_user, admin_member, partner, customer):
     from customers.models import Voucher
 

@@ -137,11 +137,11 @@ def finished_batch(member, partner, n: int, prefix: str):
     return batch
 
 
-BATCH_DETAIL = 5  # user, roles, batch (with who started it), rows with their customers, progress
+BATCH_DETAIL = 4  # user, roles, batch (with who started it and its progress), rows with their customers
 # user, roles, batch, rows with their customers (on PostgreSQL one COPY, after the export's
 # own statement timeout is set)
 BATCH_CSV = 5 if connection.vendor == "postgresql" else 4
-API_BATCH = 4  # token, roles, batch, progress
+API_BATCH = 3  # token, roles, batch with its progress
 API_BATCH_ROWS = 4  # token, roles, batch, rows with their customers
 
 

@@ -416,6 +416,25 @@ def invitations_and_projects(partner, member, n: int, prefix: str) -> None:
                                      status=("submitted", "approved", "rejected")[i % 3])
 
 
+INVITATION_LIST = 5  # user, roles, invitations with who sent them, today's count; the bounded count of a longer list
+
+
+def test_the_invitation_list_stays_within_its_budget_on_every_page(as_user, admin_member, partner, settings):
+    """Senders shown by their member name (no display name) cost no statement either: the rows
+    read the sender's three name columns with the invitation."""
+    client = as_user(admin_member)
+    url = reverse("customers:invitation_list")
+    unnamed = f.MemberFactory(partner=partner, display_name="", member_name="unnamed-sender")
+    invitations_and_projects(partner, admin_member, 3, "few")
+    few = count(client, url)
+    invitations_and_projects(partner, unnamed, 27, "many")
+    many = count(client, url)
+    same(few, many)
+    body = within(INVITATION_LIST - 1, many)
+    assert body.count(b"Lead many") == 27 and b"unnamed-sender" in body
+    portal_page(client, url, INVITATION_LIST, settings)
+
+
 def test_the_api_invitation_and_project_lists_stay_within_their_budgets_on_every_page(api, admin_member, partner):
     urls = ("/api/v1/invitations", "/api/v1/projects")
     invitations_and_projects(partner, admin_member, 3, "few")

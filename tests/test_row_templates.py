@@ -62,6 +62,7 @@ def _lists_with_typed_text(partner, admin_member):
     customer = f.CustomerWithUserFactory(name=TYPED)
     association = f.AssociationFactory(partner=partner, customer=customer, type=Association.Type.RESELLER)
     f.InvitationFactory(partner=partner, name=TYPED, created_by=admin_member)
+    f.AssociationRequestFactory(association=association, kind="dissociation", reason=TYPED)
     f.ProjectRegistrationFactory(partner=partner, customer=customer, name=TYPED)
     Role.objects.create(partner=partner, name=TYPED)
     f.MemberFactory(partner=partner, member_name="typed", display_name=TYPED)
@@ -77,7 +78,7 @@ def _lists_with_typed_text(partner, admin_member):
 @pytest.mark.parametrize(
     "url",
     ["/customers/invitations/", "/customers/leads/projects/", "/organization/", "/organization/roles/",
-     "/customers/vouchers/", "/api-keys/", "customer"],
+     "/customers/vouchers/", "/api-keys/", "/customers/requests/", "customer"],
 )
 def test_every_row_template_escapes_typed_text_as_django_does(partner, admin_member, as_user, url):
     customer = _lists_with_typed_text(partner, admin_member)

@@ -286,7 +286,7 @@ def preview_batch(request, data: BatchIn):
 def create_batch(request, data: BatchIn):
     member = request.auth.member
     batch = batches.batch_start(actor=member, **_batch_args(member, data))
-    return Status(201, batch_json(batch_for_member(member, batch.pk)))
+    return Status(201, batch_json(batch_for_member(member, batch.pk, progress=True)))
 
 
 @router.get(
@@ -298,7 +298,7 @@ def create_batch(request, data: BatchIn):
     openapi_extra=problems_of(s404=["not_found"]),
 )
 def get_batch(request, batch_id: int = Id):
-    return batch_json(batch_for_member(request.auth.member, batch_id))
+    return batch_json(batch_for_member(request.auth.member, batch_id, progress=True))
 
 
 @router.get(
@@ -335,7 +335,7 @@ def batch_row_json(row: BatchRow) -> dict:
 def cancel_batch(request, batch_id: int = Id):
     member = request.auth.member
     batches.batch_cancel(actor=member, batch=batch_for_member(member, batch_id))
-    return batch_json(batch_for_member(member, batch_id))
+    return batch_json(batch_for_member(member, batch_id, progress=True))
 
 
 @router.post(
@@ -350,4 +350,4 @@ def cancel_batch(request, batch_id: int = Id):
 def resume_batch(request, batch_id: int = Id):
     member = request.auth.member
     batches.batch_resume(actor=member, batch=batch_for_member(member, batch_id))
-    return batch_json(batch_for_member(member, batch_id))
+    return batch_json(batch_for_member(member, batch_id, progress=True))

@@ -23,7 +23,13 @@ from api.v1.schemas import (
 )
 from customers.requests import services as services
 from customers.requests.forms import InboxFilterForm
-from customers.requests.selectors import request_for_member, requests_for_member
+from customers.requests.selectors import (
+    ListedRequest,
+    listed_request,
+    request_for_member,
+    request_listing,
+    requests_for_member,
+)
 from customers.requests.services import SUBMIT_PERMISSION
 from partnercenter.pagination import KeysetPaginator
 
@@ -32,16 +38,28 @@ Id = Path(..., ge=1, le=MAX_ID)
 
 
 def request_json(r) -> dict:
+    """A request as the API shows it, from the model (a request's own read)."""
     customer = r.association.customer
     requester = r.requested_by
+    return _json(r, customer_id=customer.pk, account_name=customer.account_name, name=customer.name,
+                 requested_by=requester.get_username() if requester else "")
+
+
+def listed_request_json(r: ListedRequest) -> dict:
+    """The same from a listed request (the list, ``customers.requests.selectors.request_listing``)."""
+    return _json(r, customer_id=r.customer_id, account_name=r.customer_account_name, name=r.customer_name,
+                 requested_by=r.requested_by or "")
+
+
+def _json(r, *, customer_id: int, account_name: str, name: str, requested_by: str) -> dict:
     return {
         "id": r.pk,
         "kind": r.kind,
         "status": r.status,
-        "customer": {"id": customer.pk, "account_name": customer.account_name, "name": customer.name},
+        "customer": {"id": customer_id, "account_name": account_name, "name": name},
         "target_type": r.target_type,
         "reason": r.reason,
-        "requested_by": requester.get_username() if requester else "",
+        "requested_by": requested_by,
         "created_at": r.created_at,
         "deadline": r.deadline,
         "handled_at": r.handled_at,
@@ -97,9 +115,10 @@ def list_requests(request, filters: Query[RequestFilters]):
     lookups = InboxFilterForm(data or None).filters()
     if lookups is None:
         raise validation_failed({"status": [_("Choose a valid status.")]})
-    qs = requests_for_member(member).select_related("association__customer", "requested_by").filter(**lookups)
+    qs = request_listing(requests_for_member(member).filter(**lookups))
     scope = f"api.requests:{member.partner_id}:{filters.kind or ''}:{filters.status or ''}"
-    return page_json(KeysetPaginator(qs, ["-id"], page_size=filters.limit, scope=scope), filters.cursor, request_json)
+    paginator = KeysetPaginator(qs, ["-id"], page_size=filters.limit, scope=scope, row=listed_request)
+    return page_json(paginator, filters.cursor, listed_request_json)
 
 
 @router.get(

@@ -7,6 +7,11 @@ from django.utils.translation import gettext
 from customers.models import LedgerEntry, Voucher
 from partnercenter.jinja import row_url
 
+# What ``voucher_rows.jinja`` reads of a voucher and its customer (``QuerySet.only``).
+VOUCHER_ROW_FIELDS = (
+    "id", "amount", "expires_at", "status", "issued_at", "recovered_at", "customer__name", "customer__account_name",
+)
+
 
 def funds_rows_context(request, *, currency: str = "", recover: bool = False) -> dict:
     """``currency`` is the partner's (the voucher list and the customer page); ``recover``

@@ -6,6 +6,14 @@ from django.utils.translation import gettext
 from customers.models import Association, Invitation, ProjectRegistration
 from partnercenter.jinja import row_url
 
+# What ``invitation_rows.jinja`` reads of an invitation (with the nonce its link is signed
+# from) and of the member who sent it (``User.__str__``: display name, member name or
+# username), for ``QuerySet.only``.
+INVITATION_ROW_FIELDS = (
+    "id", "email", "name", "type", "status", "sent_at", "expires_at", "nonce",
+    "created_by__display_name", "created_by__member_name", "created_by__username",
+)
+
 
 def invitation_rows_context(request) -> dict:
     return {

@@ -16,7 +16,7 @@ from customers.invitations.forms import (
     InvitationResendForm,
     ProjectRegistrationForm,
 )
-from customers.invitations.rows import invitation_rows_context, project_rows_context
+from customers.invitations.rows import INVITATION_ROW_FIELDS, invitation_rows_context, project_rows_context
 from customers.invitations.selectors import (
     invitation_for_member,
     invitation_status_filter,
@@ -53,9 +53,13 @@ def _base_url(request) -> str:
 @member_permission_required(INVITE)
 def invitation_list(request):
     form = InvitationFilterForm(filter_data(request))
-    qs = filtered(invitations_for(request.user).select_related("created_by"), form, _filter_invitations)
+    qs = filtered(invitations_for(request.user), form, _filter_invitations)
+    # The rows read the columns they show (and the nonce of the link), not every column of the
+    # invitation and of the member who sent it.
+    listing = qs.select_related("created_by").only(*INVITATION_ROW_FIELDS)
     listed = list_page(
-        request, queryset=qs, ordering=["-sent_at", "-id"], scope=f"invitations:{request.user.pk}", form=form
+        request, queryset=qs, listing=listing, ordering=["-sent_at", "-id"], scope=f"invitations:{request.user.pk}",
+        form=form,
     )
     for invitation in listed.rows:
         if invitation.display_status == Invitation.Status.SENT:

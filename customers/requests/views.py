@@ -15,7 +15,7 @@ from customers.checks import Action, failure_message, run_checks
 from customers.models import Association, AssociationRequest
 from customers.requests import services as services
 from customers.requests.forms import CancelForm, ConfirmForm, InboxFilterForm, RejectForm, RequestSubmitForm
-from customers.requests.selectors import requests_for_member
+from customers.requests.selectors import listed_request, request_listing, requests_for_member
 from customers.rows import request_rows_context
 from organization.protection import operation_protected
 from partnercenter.access import member_permission_required
@@ -259,11 +259,12 @@ def request_inbox(request):
     user = request.user
     services.request_expire_due(partner=user.partner, limit=settings.PARTNER_CENTER["PAGE_SIZE"])
     form = InboxFilterForm(filter_data(request))
-    qs = requests_for_member(user).select_related("association__customer", "requested_by")
     filters = form.filters()
+    qs = requests_for_member(user)
     qs = qs.none() if filters is None else qs.filter(**filters)
     listed = list_page(
-        request, queryset=qs, ordering=["-id"], scope=f"requests:{user.partner_id}", form=form, filters=filters
+        request, queryset=qs, listing=request_listing(qs), row=listed_request, ordering=["-id"],
+        scope=f"requests:{user.partner_id}", form=form, filters=filters,
     )
     context = listed.context(list_url=reverse("customers:request_inbox"), row_context=request_rows_context(request))
     return render(request, "customers/requests/inbox.html", context)

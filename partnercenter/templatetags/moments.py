@@ -10,9 +10,15 @@ from django.utils.html import format_html
 register = template.Library()
 
 
+DEFAULT_FORMAT = "Y-m-d H:i"
+
+
 @register.filter
-def moment(value, fmt="Y-m-d H:i"):
-    """``{{ when|moment }}`` → ``<time datetime="…Z" title="… UTC">local time</time>``."""
+def moment(value, fmt=DEFAULT_FORMAT):
+    """``{{ when|moment }}`` → ``<time datetime="…Z" title="… UTC">local time</time>``.
+
+    The default format is written directly (what Django's ``Y-m-d H:i`` writes, at a tenth of
+    its cost: a list writes one or two moments a row); any other goes through Django's."""
     if not isinstance(value, datetime):
         return value if value is not None else ""
     utc = value.astimezone(UTC) if timezone.is_aware(value) else value.replace(tzinfo=UTC)
@@ -20,6 +26,11 @@ def moment(value, fmt="Y-m-d H:i"):
     return format_html(
         '<time datetime="{}" title="{} UTC">{}</time>',
         utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        utc.strftime("%Y-%m-%d %H:%M"),
-        date_format(local, fmt),
+        _minutes(utc),
+        _minutes(local) if fmt == DEFAULT_FORMAT else date_format(local, fmt),
     )
+
+
+def _minutes(value: datetime) -> str:
+    """``value`` as Django's ``Y-m-d H:i`` writes it (the year on four digits)."""
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
