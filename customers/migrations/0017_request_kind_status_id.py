@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("customers", "0015_search_statistics_target"),
+        ("customers", "0016_association_customer_frozen"),
     ]
 
     operations = [
