@@ -3,12 +3,12 @@ more anywhere, two Chinese characters anywhere in the name, anything shorter at 
 the name, of a word of the name or of the account name, with a notice saying so; and the
 indexes that serve each kind of term and the rare account facts on PostgreSQL."""
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from customers.models import Customer
 from customers.selectors import customer_fact, customer_list_rows, customer_search
 from partnercenter import factories as f
+from tests.plans import explain
 
 LIST = reverse("customers:list")
 NOTICE = b"is shorter than 3 characters"
@@ -65,16 +65,6 @@ def test_the_notice_is_translated(as_user, admin_member, named):
     client.cookies["django_language"] = "zh-hans"
     body = client.get(LIST, {"q": "qz"}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "不足 3 个字符" in body
-
-
-def explain(qs) -> str:
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cur:
-        # A handful of test rows fit one page, where a sequential scan always wins: forbid it
-        # to learn whether an index *can* serve the statement.
-        cur.execute("SET LOCAL enable_seqscan = off")
-        cur.execute(f"EXPLAIN {sql}", params)
-        return "\n".join(row[0] for row in cur.fetchall())
 
 
 @pytest.mark.postgres

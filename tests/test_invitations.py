@@ -12,6 +12,7 @@ from audit.models import OperationRecord
 from customers.invitations import services as services
 from customers.models import Association, Customer, Invitation
 from partnercenter import factories as f
+from tests.plans import explain
 
 LIST = reverse("customers:invitation_list")
 CREATE = reverse("customers:invitation_create")
@@ -513,7 +514,6 @@ def test_the_account_center_lists_the_invitations_waiting_for_the_customer(
 
 @pytest.mark.postgres
 def test_on_postgresql_the_customers_invitations_are_found_by_the_email_index(customer, partner, other_partner):
-    from django.db import connection
 
     from customers.invitations.selectors import open_invitations_for_customer
 
@@ -521,14 +521,7 @@ def test_on_postgresql_the_customers_invitations_are_found_by_the_email_index(cu
         f.InvitationFactory(partner=(partner, other_partner)[n % 2], email=f"someone-{n}@example.com")
     f.InvitationFactory(partner=other_partner, email=customer.email.upper())
     qs = open_invitations_for_customer(customer)[:20]
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        # A few test rows fit one page, where a scan always wins: forbid the others to learn
-        # whether the index can serve the statement.
-        for plan in ("seqscan", "bitmapscan", "sort"):
-            cursor.execute(f"SET LOCAL enable_{plan} = off")
-        cursor.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = explain(qs, forbid=("seqscan", "bitmapscan", "sort"))
     assert "invitation_open_email" in plan and "Index Cond: (upper((email)::text)" in plan
     assert [i.email for i in qs] == [customer.email.upper()]
 

@@ -5,12 +5,12 @@ deadline."""
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Association, AssociationRequest
 from partnercenter import factories as f
+from tests.plans import explain
 
 Status = AssociationRequest.Status
 
@@ -79,11 +79,6 @@ def test_on_postgresql_the_filter_walks_the_partial_index(as_user, admin_member,
     from customers.selectors import active_associations_for, pending_request_filter
 
     qs = active_associations_for(admin_member).filter(pending_request_filter("any")).order_by("-started_at", "-id")
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        sql, params = qs[:51].query.sql_with_params()
-        cursor.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = explain(qs[:51], forbid=("bitmapscan", "seqscan"))
     assert "assoc_partner_pending_started" in plan
     assert "Sort" not in plan.split("SubPlan")[0]  # read in the index's order, no sort of every match
