@@ -12,6 +12,10 @@ from customers.selectors import narrowed_to_managers
 
 # The customer page shows the latest rows; older ones are in the operation records.
 DETAIL_ROWS = 20
+# What the customer page's and getCustomer's ledger and vouchers show of each row.
+LEDGER_SHOWN = ("customer_id", "kind", "amount", "actor_name", "partner_balance_after", "customer_balance_after",
+                "created_at")
+VOUCHER_SHOWN = ("customer_id", "amount", "expires_at", "status", "issued_at", "recovered_at")
 
 
 def vouchers_for(user) -> QuerySet[Voucher]:
@@ -42,13 +46,22 @@ def filter_vouchers(qs: QuerySet[Voucher], *, q: str = "", status: str = "") -> 
 
 
 def customer_funds_for_member(*, user, customer: Customer) -> dict:
-    """What the customer page shows of funds: this partner's latest ledger rows and
-    vouchers for the customer."""
-    ledger = LedgerEntry.objects.filter(partner=user.partner, customer=customer).order_by("-id")[:DETAIL_ROWS]
-    vouchers = (
-        Voucher.objects.filter(partner=user.partner, customer=customer).select_related("customer").order_by("-id")
-    )[:DETAIL_ROWS]
-    return {"funds_ledger": list(ledger), "funds_vouchers": list(vouchers)}
+    """What the customer page (and the API's getCustomer) shows of funds: this partner's
+    latest ledger rows and vouchers for the customer, with the columns they show, each
+    voucher given ``customer`` rather than joining it again."""
+    ledger = (
+        LedgerEntry.objects.filter(partner=user.partner, customer=customer)
+        .only(*LEDGER_SHOWN)
+        .order_by("-id")[:DETAIL_ROWS]
+    )
+    vouchers = list(
+        Voucher.objects.filter(partner=user.partner, customer=customer)
+        .only(*VOUCHER_SHOWN)
+        .order_by("-id")[:DETAIL_ROWS]
+    )
+    for voucher in vouchers:
+        voucher.customer = customer
+    return {"funds_ledger": list(ledger), "funds_vouchers": vouchers}
 
 
 def customer_funds_for_account_center(*, customer: Customer) -> dict:

@@ -111,9 +111,13 @@ def request_overview(
 
 
 def association_request_overview(association: Association) -> RequestOverview:
-    """The partner's customer page: the association's latest requests and pending ones."""
+    """The partner's customer page: the association's latest requests and pending ones, with
+    only what the page shows of them (kind, status, submitted, deadline: the requester is
+    shown on the request's own page)."""
     return request_overview(
-        AssociationRequest.objects.filter(association=association).select_related("requested_by")
+        AssociationRequest.objects.filter(association=association).only(
+            "association_id", "kind", "status", "created_at", "deadline"
+        )
     )
 
 
