@@ -103,6 +103,21 @@ def visible_through(user, customer: Customer, associations) -> bool:
     return any(a.is_active and partner_id in (a.partner_id, a.partner.distributor_id) for a in associations)
 
 
+def active_association_for_member(user, pk) -> Association:
+    """The active association of customer ``pk`` with its customer and partner, where ``user``
+    may open the customer (:func:`customer_for_member`'s scope, checked on the row by
+    :func:`visible_through`); 404 otherwise. A customer the member may see has one: its own
+    partner's or a reseller's under the member's distributor."""
+    association = (
+        Association.objects.filter(customer_id=pk, status=Association.Status.ACTIVE)
+        .select_related("customer", "partner")
+        .first()
+    )
+    if association is None or not visible_through(user, association.customer, [association]):
+        raise Http404
+    return association
+
+
 def only_fields(path: str, model, *names: str) -> list[str]:
     """``.only()`` arguments for the model a select_related ``path`` reaches: ``names`` (its
     primary key besides), or every concrete field when none are given. A page names what it
