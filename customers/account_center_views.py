@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET
 from customers.controls.selectors import controls_summary
 from customers.funds.rows import funds_rows_context
 from customers.funds.selectors import account_center_vouchers
-from customers.home.selectors import account_summary
+from customers.home.selectors import VOUCHER_WARNING, account_summary
 from customers.models import Association, Customer
 from customers.requests.services import account_center_settled
 from partnercenter.access import customer_required
@@ -30,7 +30,7 @@ def my_partner(request):
     # An overdue request is settled before the page shows it (a dissociation approved now
     # ends the association), so it never looks pending with its deadline passed.
     association, overview = account_center_settled(customer, now)
-    vouchers = account_center_vouchers(customer=customer, now=now)
+    vouchers = account_center_vouchers(customer=customer, expiring_within=VOUCHER_WARNING, now=now)
     return render(
         request,
         "account_center/my_partner.html",

@@ -1,4 +1,5 @@
 """The Account Center home: what the customer must answer, its partner, money and vouchers."""
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -69,6 +70,40 @@ def test_balances_and_vouchers_about_to_expire_show_with_the_partners_currency(
     assert "CNY 100.00, valid until" in html
     assert "CNY 900.00, valid until" not in html
     assert "CNY 7.00, valid until" not in html
+
+
+def test_the_unused_total_counts_every_unused_voucher_and_the_warning_lists_only_those_expiring_soon(
+    client, customer_user, customer, partner
+):
+    """The total is summed by the database over every unused, unexpired voucher, also those
+    neither among the latest rows nor expiring soon; expired, used and recovered ones are not."""
+    now = timezone.now()
+    for days in range(40, 70):  # 30 unused vouchers of 10.00, none expiring soon
+        Voucher.objects.create(partner=partner, customer=customer, amount=Decimal("10.00"),
+                               expires_at=now + timedelta(days=days))
+    Voucher.objects.create(partner=partner, customer=customer, amount=Decimal("0.25"),
+                           expires_at=now + timedelta(days=29))
+    for status, days in [("used", 10), ("recovered", 10), ("unused", -1)]:
+        Voucher.objects.create(partner=partner, customer=customer, amount=Decimal("1000.00"),
+                               expires_at=now + timedelta(days=days), status=status)
+    # The three 1000.00 and the 0.25 are the newest: 14 of the 10.00 ones are not among the
+    # latest 20 rows, and count all the same.
+    client.force_login(customer_user)
+    html = body(client)
+    assert unused_total(html) == "USD 300.25"
+    assert html.count('class="expiring-voucher"') == 1 and "USD 0.25, valid until" in html
+
+
+def test_with_no_unused_voucher_the_total_is_zero(client, customer_user, customer, partner):
+    Voucher.objects.create(partner=partner, customer=customer, amount=Decimal("5.00"),
+                           expires_at=timezone.now() + timedelta(days=3), status="used")
+    client.force_login(customer_user)
+    html = body(client)
+    assert unused_total(html) == "USD 0.00" and 'class="expiring-voucher"' not in html
+
+
+def unused_total(html: str) -> str:
+    return re.search(r"Unused vouchers</h3>\s*<p[^>]*>([^<]*)</p>", html).group(1)
 
 
 def test_the_account_center_home_stays_within_its_query_budget(

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from audit.events import Event
 from audit.models import OperationRecord
@@ -425,3 +426,43 @@ def test_two_server_processes_share_one_registration_limit(cache_url):
     assert [status for _port, status in statuses] == [201, 201, 201, 429, 429, 429]
     assert {port for port, _status in statuses} == set(ports)
     assert Customer.objects.filter(associations__partner=partner).count() == 3
+
+
+class TestGetCustomerScope:
+    """getCustomer reads the customer through its active association and decides on that row
+    whom it shows to: the partner's own customers, a distributor's resellers' customers (read
+    only), a customer manager's own; anything else is 404."""
+
+    def get(self, member, customer):
+        return Client().get(f"/api/v1/customers/{customer.pk}", **bearer(partner_token(member)))
+
+    def test_a_distributor_reads_its_resellers_customer_as_not_its_own(self, dist_admin, reseller):
+        customer = f.CustomerFactory(account_name="res-cust", name="Res Cust")
+        f.AssociationFactory(partner=reseller, customer=customer)
+        response = self.get(dist_admin, customer)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["name"] == "Res Cust" and body["association"]["partner"]["name"] == "Reseller R"
+        assert body["association"]["own"] is False
+
+    def test_a_customer_manager_reads_only_their_own_customers(self, manager, partner):
+        manager.roles.add(role_with(partner, "organization.use_api"))  # neither lifts nor adds to the limit
+        theirs = f.CustomerFactory(account_name="theirs", manager=manager)
+        f.AssociationFactory(partner=partner, customer=theirs)
+        others = f.CustomerFactory(account_name="others")
+        f.AssociationFactory(partner=partner, customer=others)
+        assert self.get(manager, theirs).status_code == 200
+        response = self.get(manager, others)
+        assert response.status_code == 404 and code_of(response) == "not_found"
+
+    def test_a_customer_whose_association_ended_or_is_another_partners_is_not_found(
+        self, admin_member, partner, other_partner
+    ):
+        ended = f.CustomerFactory(account_name="ended")
+        f.AssociationFactory(partner=partner, customer=ended, status=Association.Status.ENDED,
+                             ended_at=timezone.now(), end_reason=Association.EndReason.UNBIND)
+        foreign = f.CustomerFactory(account_name="foreign")
+        f.AssociationFactory(partner=other_partner, customer=foreign)
+        for customer in (ended, foreign):
+            response = self.get(admin_member, customer)
+            assert response.status_code == 404 and code_of(response) == "not_found"

@@ -102,3 +102,48 @@ def test_every_page_links_the_favicon_and_the_time_zone_script(client, db):
     html = client.get(reverse("login")).content.decode()
     assert "favicon.svg" in html
     assert "js/timezone.js" in html
+
+
+AMOUNTS = ["0", "-0", "0.004", "-0.004", "-0.015", "5", "999.999", "1000", "-1234567.555", "1E+3", "1E-3",
+           "123456789012345678901234567890.12", "1E+250", 7, 12.5]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans", "de", "fr"])
+def test_a_pages_money_format_writes_what_django_number_formatting_writes(language):
+    """``MoneyFormat`` (a list's amounts, the format read once a page) writes its numbers as
+    ``numberformat.format`` does, cut and not rounded, with the language's separators."""
+    from django.utils import formats, numberformat
+
+    from partnercenter.templatetags.money import MoneyFormat
+
+    with translation.override(language):
+        separator = formats.get_format("THOUSAND_SEPARATOR")
+        grouping = formats.get_format("NUMBER_GROUPING")
+        if not separator:
+            separator, grouping = ",", 3
+        as_money = MoneyFormat("CNY")
+        for value in AMOUNTS:
+            number = numberformat.format(Decimal(value), formats.get_format("DECIMAL_SEPARATOR"), decimal_pos=2,
+                                         grouping=grouping, thousand_sep=separator, force_grouping=True)
+            assert as_money(value) == f"CNY {number}" == render("{{ v|money:'CNY' }}", v=value), value
+        assert as_money(Decimal("5"), "EUR") == "EUR 5" + formats.get_format("DECIMAL_SEPARATOR") + "00"
+        assert as_money(None) == as_money("") == ""
+
+
+@pytest.mark.parametrize("fmt", ["Y-m-d H:i", "Y-m-d H:i:s", "DATETIME_FORMAT"])
+def test_a_pages_moment_format_writes_what_django_date_formatting_writes(fmt):
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+    from django.utils.dateformat import format as date_format
+
+    from partnercenter.templatetags.moments import MomentFormat
+
+    aware = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    with timezone.override(ZoneInfo("Europe/Berlin")), translation.override("zh-hans"):
+        as_moment = MomentFormat(fmt)
+        for value in (aware, aware.replace(hour=1), aware.replace(tzinfo=None), datetime(999, 1, 2, 3, 4, tzinfo=UTC)):
+            local = value.replace(tzinfo=value.tzinfo or UTC).astimezone(ZoneInfo("Europe/Berlin"))
+            assert as_moment(value).endswith(f">{date_format(local, fmt)}</time>"), value
+        assert as_moment(aware) == render("{{ t|moment:fmt }}", t=aware, fmt=fmt)
+    assert as_moment(None) == "" and as_moment("—") == "—"

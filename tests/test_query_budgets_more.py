@@ -355,9 +355,9 @@ def test_the_account_centers_request_page_stays_within_its_budget(customer_clien
 
 # API reads of one customer -----------------------------------------------------------------------
 
-# token, roles, the customer, its active association with the partner, the open request, this
-# partner's latest ledger rows and vouchers
-API_CUSTOMER = 7
+# token, roles, the customer's active association with the customer and the partner, the open
+# request, this partner's latest ledger rows and vouchers
+API_CUSTOMER = 6
 # token, roles, the association with its customer (and whether it has an overdue request to
 # settle first, and unexpired reserved instances), the request facts in one aggregate
 API_ACCOUNT_CHECK = 4

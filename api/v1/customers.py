@@ -28,8 +28,8 @@ from customers.models import Association
 from customers.requests.selectors import open_request_for
 from customers.requests.services import request_effects
 from customers.selectors import (
+    active_association_for_member,
     annotate_pending_request,
-    customer_for_member,
     customer_list_listing,
     customer_list_rows,
     listed_association,
@@ -183,15 +183,13 @@ def get_customer(request, customer_id: int = Id):
     from api.v1.requests import request_json
 
     member = request.auth.member
-    customer = customer_for_member(member, customer_id)
-    association = (
-        Association.objects.filter(customer=customer, status=Association.Status.ACTIVE).select_related("partner")
-        .first()
-    )
-    pending = open_request_for(association) if association is not None else None
+    # The customer through its active association, in one statement; whether the member may see
+    # it is worked out on that row (a visible customer has one: customers_visible_to).
+    association = active_association_for_member(member, customer_id)
+    customer = association.customer
+    pending = open_request_for(association)
     if pending is not None:
-        association.customer = customer  # read above: the request's JSON names it, without reading it again
-        pending.association = association
+        pending.association = association  # the request's JSON names the customer, without reading it again
     shown = customer_funds_for_member(user=member, customer=customer)
     return {
         **{name: getattr(customer, name) for name in (

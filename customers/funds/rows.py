@@ -1,11 +1,15 @@
 """What every row of the vouchers and ledger tables shares, worked out once per page for their
 Jinja2 templates (``templates/jinja2/customers/voucher_rows.jinja`` and the tables of the
 customer page and the Account Center's partner page): translated labels and choice labels, the
-recover form's ``row_url``, and whether the member may recover vouchers here."""
+recover form's ``row_url``, whether the member may recover vouchers here, and ``as_money`` and
+``as_moment``, the ``money`` and ``moment`` filters with the language's format and the time zone
+looked up once for the page (``partnercenter.templatetags.money.MoneyFormat``, ``moments.MomentFormat``)."""
 from django.utils.translation import gettext
 
 from customers.models import LedgerEntry, Voucher
 from partnercenter.jinja import row_url
+from partnercenter.templatetags.moments import MomentFormat
+from partnercenter.templatetags.money import MoneyFormat
 
 # What ``voucher_rows.jinja`` reads of a voucher and its customer (``QuerySet.only``).
 VOUCHER_ROW_FIELDS = (
@@ -19,6 +23,8 @@ def funds_rows_context(request, *, currency: str = "", recover: bool = False) ->
     customer page that the customer is the partner's own)."""
     return {
         "currency": currency,
+        "as_money": MoneyFormat(currency),
+        "as_moment": MomentFormat(),
         "recover": recover,
         "next_url": request.get_full_path(),
         "recover_url": row_url("customers:voucher_recover"),

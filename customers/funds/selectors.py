@@ -1,9 +1,10 @@
 """Scoped reads for funds and vouchers: a partner sees only the ledger rows and vouchers it
 created, narrowed to a customer manager's customers; a customer sees its own."""
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -12,6 +13,10 @@ from customers.selectors import narrowed_to_managers
 
 # The customer page shows the latest rows; older ones are in the operation records.
 DETAIL_ROWS = 20
+# What the customer page's and getCustomer's ledger and vouchers show of each row.
+LEDGER_SHOWN = ("customer_id", "kind", "amount", "actor_name", "partner_balance_after", "customer_balance_after",
+                "created_at")
+VOUCHER_SHOWN = ("customer_id", "amount", "expires_at", "status", "issued_at", "recovered_at")
 
 
 def vouchers_for(user) -> QuerySet[Voucher]:
@@ -42,13 +47,22 @@ def filter_vouchers(qs: QuerySet[Voucher], *, q: str = "", status: str = "") -> 
 
 
 def customer_funds_for_member(*, user, customer: Customer) -> dict:
-    """What the customer page shows of funds: this partner's latest ledger rows and
-    vouchers for the customer."""
-    ledger = LedgerEntry.objects.filter(partner=user.partner, customer=customer).order_by("-id")[:DETAIL_ROWS]
-    vouchers = (
-        Voucher.objects.filter(partner=user.partner, customer=customer).select_related("customer").order_by("-id")
-    )[:DETAIL_ROWS]
-    return {"funds_ledger": list(ledger), "funds_vouchers": list(vouchers)}
+    """What the customer page (and the API's getCustomer) shows of funds: this partner's
+    latest ledger rows and vouchers for the customer, with the columns they show, each
+    voucher given ``customer`` rather than joining it again."""
+    ledger = (
+        LedgerEntry.objects.filter(partner=user.partner, customer=customer)
+        .only(*LEDGER_SHOWN)
+        .order_by("-id")[:DETAIL_ROWS]
+    )
+    vouchers = list(
+        Voucher.objects.filter(partner=user.partner, customer=customer)
+        .only(*VOUCHER_SHOWN)
+        .order_by("-id")[:DETAIL_ROWS]
+    )
+    for voucher in vouchers:
+        voucher.customer = customer
+    return {"funds_ledger": list(ledger), "funds_vouchers": vouchers}
 
 
 def customer_funds_for_account_center(*, customer: Customer) -> dict:
@@ -60,19 +74,37 @@ def customer_funds_for_account_center(*, customer: Customer) -> dict:
 @dataclass
 class AccountCenterVouchers:
     """The Account Center home's vouchers, read in one statement: the ``latest`` the funds
-    table lists and every ``unused`` one that has not expired (soonest first), for the total."""
+    table lists, the unused ones that expire within ``expiring_within`` (soonest first), which
+    the home warns of, and ``unused_total``, the sum of every unused one not yet expired."""
 
     latest: list[Voucher]
-    unused: list[Voucher]
+    expiring: list[Voucher]
+    unused_total: Decimal
 
 
-def account_center_vouchers(*, customer: Customer, now: datetime | None = None) -> AccountCenterVouchers:
+def account_center_vouchers(
+    *, customer: Customer, expiring_within: timedelta, now: datetime | None = None
+) -> AccountCenterVouchers:
     """The latest :data:`DETAIL_ROWS` of the customer's vouchers (as
-    :func:`customer_funds_for_account_center`) ORed with its unused, unexpired ones."""
+    :func:`customer_funds_for_account_center`) ORed with its unused ones expiring within
+    ``expiring_within``, each with the partner's name and currency (what the page shows) and the
+    unused total summed by the database: a customer's unused vouchers can be many, and the page
+    lists few of them."""
     now = now or timezone.now()
     mine = Voucher.objects.filter(customer=customer)
     newest = mine.order_by("-id").values("pk")[:DETAIL_ROWS]
     spendable = Q(status=Voucher.Status.UNUSED, expires_at__gt=now)
-    rows = list(mine.filter(Q(pk__in=newest) | spendable).select_related("partner").order_by("-id"))
-    unused = [v for v in rows if v.status == Voucher.Status.UNUSED and v.expires_at > now]
-    return AccountCenterVouchers(latest=rows[:DETAIL_ROWS], unused=sorted(unused, key=lambda v: (v.expires_at, v.pk)))
+    total = mine.filter(spendable).order_by().values("customer").annotate(total=Sum("amount")).values("total")
+    rows = list(
+        mine.filter(Q(pk__in=newest) | (spendable & Q(expires_at__lte=now + expiring_within)))
+        .select_related("partner")
+        .only("amount", "expires_at", "status", "partner__name", "partner__currency")
+        .annotate(unused_total=Subquery(total))
+        .order_by("-id")
+    )
+    expiring = [v for v in rows if v.status == Voucher.Status.UNUSED and now < v.expires_at <= now + expiring_within]
+    return AccountCenterVouchers(
+        latest=rows[:DETAIL_ROWS],
+        expiring=sorted(expiring, key=lambda v: (v.expires_at, v.pk)),
+        unused_total=(rows[0].unused_total if rows else None) or Decimal("0.00"),
+    )

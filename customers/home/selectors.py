@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 
@@ -416,7 +416,7 @@ def account_summary(customer: Customer, *, now: datetime | None = None, requests
     their deadline; its own dissociation, to wait for) and its unused vouchers: their total
     and those expiring within 30 days. Two statements, or none when the Account Center home
     passes what it read already (``requests``: a ``RequestOverview`` of the customer,
-    ``vouchers``: its ``AccountCenterVouchers``)."""
+    ``vouchers``: its ``AccountCenterVouchers``, read with ``expiring_within=VOUCHER_WARNING``)."""
     now = now or timezone.now()
     summary = AccountSummary()
     if requests is not None:
@@ -429,7 +429,7 @@ def account_summary(customer: Customer, *, now: datetime | None = None, requests
                 status=RequestStatus.PENDING,
                 deadline__gt=now,
             )
-            .select_related("association__partner")
+            .annotate(partner_name=F("association__partner__name"))
             .order_by("deadline", "id")
         )
     for association_request in pending:
@@ -438,13 +438,14 @@ def account_summary(customer: Customer, *, now: datetime | None = None, requests
         else:
             summary.requests_to_answer.append(association_request)
     if vouchers is not None:
-        unused = vouchers.unused
-    else:
-        unused = list(
-            Voucher.objects.filter(customer=customer, status=Voucher.Status.UNUSED, expires_at__gt=now)
-            .select_related("partner")
-            .order_by("expires_at", "id")
-        )
+        summary.unused_voucher_total = vouchers.unused_total
+        summary.expiring_vouchers = vouchers.expiring
+        return summary
+    unused = list(
+        Voucher.objects.filter(customer=customer, status=Voucher.Status.UNUSED, expires_at__gt=now)
+        .select_related("partner")
+        .order_by("expires_at", "id")
+    )
     summary.unused_voucher_total = sum((v.amount for v in unused), Decimal("0.00"))
     summary.expiring_vouchers = [v for v in unused if v.expires_at <= now + VOUCHER_WARNING]
     return summary

@@ -3,7 +3,7 @@ associations (narrowed to a customer manager's customers); a customer sees its o
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -94,6 +94,21 @@ def active_association_for_customer(customer: Customer) -> Association | None:
     )
 
 
+def account_center_association(customer: Customer) -> Association | None:
+    """The Account Center home's view of the customer's active association (or None): its
+    columns and its partner's name and currency, what the home shows, with ``customer`` given
+    rather than joined again."""
+    association = (
+        Association.objects.filter(customer=customer, status=Association.Status.ACTIVE)
+        .select_related("partner")
+        .only(*[f.attname for f in Association._meta.concrete_fields], "partner__name", "partner__currency")
+        .first()
+    )
+    if association is not None:
+        association.customer = customer
+    return association
+
+
 def requests_for_customer(customer: Customer) -> QuerySet[AssociationRequest]:
     return AssociationRequest.objects.filter(association__customer=customer).select_related("association__partner")
 
@@ -151,17 +166,25 @@ def request_overview(
 
 
 def association_request_overview(association: Association) -> RequestOverview:
-    """The partner's customer page: the association's latest requests and pending ones."""
+    """The partner's customer page: the association's latest requests and pending ones, with
+    only what the page shows of them (kind, status, submitted, deadline: the requester is
+    shown on the request's own page)."""
     return request_overview(
-        AssociationRequest.objects.filter(association=association).select_related("requested_by")
+        AssociationRequest.objects.filter(association=association).only(
+            "association_id", "kind", "status", "created_at", "deadline"
+        )
     )
 
 
 def customer_request_overview(customer: Customer) -> RequestOverview:
     """The Account Center: the customer's latest requests (on any association) and the
-    pending ones on its active association."""
+    pending ones on its active association, with only what the home shows of them: their own
+    columns and ``partner_name``, their association's partner's name (no association or
+    partner rows)."""
     return request_overview(
-        requests_for_customer(customer).select_related("association"),
+        AssociationRequest.objects.filter(association__customer=customer)
+        .only("association_id", "kind", "status", "created_at", "deadline")
+        .annotate(partner_name=F("association__partner__name")),
         pending=Q(association__status=Association.Status.ACTIVE),
     )
 

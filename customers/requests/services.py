@@ -361,10 +361,10 @@ def account_center_settled(customer: Customer, now: datetime):
     ``customer_request_overview``, read once when no pending request is overdue. When one was
     settled (a dissociation approved now ends the association and moves money), ``customer``
     is read again too."""
-    from customers.requests.selectors import active_association_for_customer, customer_request_overview
+    from customers.requests.selectors import account_center_association, customer_request_overview
 
     def read():
-        return active_association_for_customer(customer), customer_request_overview(customer)
+        return account_center_association(customer), customer_request_overview(customer)
 
     (association, overview), settled = _settled(
         read, lambda value: value[0], now=now, overdue=lambda value: value[1].overdue(now)
