@@ -85,7 +85,7 @@ def _token_sql(alias: str) -> str:
 
 
 # Per connection: (column index, column, the converters the ORM would apply to it), for the columns
-# that have any (SQLite's booleans, decimals and aware datetimes; on PostgreSQL none here).
+# that have any (SQLite's booleans, decimals and aware datetimes, say).
 _converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -109,7 +109,7 @@ def token_by_digest(token_hash: str) -> ApiToken | None:
     ``key_revoked_at`` (its API key's revocation time) set; None when there is none.
 
     It runs on every API request (issue 18). As a prepared statement (``partnercenter.statements``)
-    it took 0.19 ms on the bench database where the ORM query took 1.2: 0.4 building and
+    it took 0.12-0.19 ms on the bench database where the ORM query took 1.2: 0.4 building and
     compiling the query, 0.2 planning it, the rest making the models through select_related.
     The lookup is on the unique digest (an ORDER BY made PostgreSQL sort and plan the joins
     again); of the API key only whether it was revoked is read, and a customer token's customer
