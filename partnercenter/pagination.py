@@ -7,6 +7,7 @@ and sort, restarts at page one on a bad cursor, and counts the rows without a fu
 import datetime
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,7 +171,8 @@ def bounded_count(queryset: QuerySet, limit: int | None = None, *, page: Page | 
     the planner says even the limited count would cost more than ``EXACT_COUNT_MAX_COST`` (a
     filter no index serves, such as a customer fact, would otherwise visit every candidate).
     An estimate is kept in the cache for ``ESTIMATE_CACHE_SECONDS`` under its statement, so
-    paging through a big list does not count again on every page."""
+    paging through a big list does not count again on every page, and each process keeps a copy
+    until the same moment (``_kept_estimate``)."""
     limit = limit or settings.PARTNER_CENTER["EXACT_COUNT_LIMIT"]
     if page is not None and not page.has_other_pages and len(page.rows) <= limit:
         return len(page.rows), False
@@ -183,14 +185,14 @@ def bounded_count(queryset: QuerySet, limit: int | None = None, *, page: Page | 
         max_cost = settings.PARTNER_CENTER.get("EXACT_COUNT_MAX_COST", 1000)
         query = connection.ops.compose_sql(sql, params)
         key = _estimate_key(queryset.db, query, limit, max_cost)
-        cached = cache.get(key) if key else None
+        cached = _kept_estimate(key) if key else None
         if cached is not None:
             return cached, True
         with connection.cursor() as cur:
             cur.execute("SELECT total, estimated FROM pc_bounded_count(%s, %s, %s)", [query, limit, max_cost])
             total, estimated = cur.fetchone()
         if estimated and key:
-            cache.set(key, total, settings.PARTNER_CENTER["ESTIMATE_CACHE_SECONDS"])
+            _keep_estimate(key, total)
         return total, estimated
     exact = queryset.order_by()[: limit + 1].count()
     return (exact, False) if exact <= limit else (limit, True)
@@ -204,6 +206,41 @@ def _estimate_key(alias: str, query: str, limit: int, max_cost) -> str | None:
         return None
     digest = hashlib.sha256(f"{alias}\0{limit}\0{max_cost}\0{query}".encode()).hexdigest()
     return f"pc:estimate:{digest}"
+
+
+# The estimates this process has read from the cache or made, under their full cache key, with
+# the moment they stop being good: a page of a big list finds its estimate here without a
+# round trip to Redis (0.2 ms of the customer list's page, issue 17). The moment travels with
+# the value in the shared cache, so a copy here never outlives the shared entry.
+_local_estimates: dict[str, tuple[int, float]] = {}
+_LOCAL_ESTIMATES_MAX = 1000
+
+
+def _kept_estimate(key: str) -> int | None:
+    local_key = cache.make_and_validate_key(key)
+    now = time.time()
+    found = _local_estimates.get(local_key)
+    if found is not None and found[1] > now:
+        return found[0]
+    value = cache.get(key)
+    if not (isinstance(value, list | tuple) and len(value) == 2):
+        return value  # None, or an estimate kept without its moment (by an older version)
+    total, until = value
+    if until <= now:
+        return None
+    if len(_local_estimates) >= _LOCAL_ESTIMATES_MAX:
+        _local_estimates.clear()
+    _local_estimates[local_key] = (total, until)
+    return total
+
+
+def _keep_estimate(key: str, total: int) -> None:
+    seconds = settings.PARTNER_CENTER["ESTIMATE_CACHE_SECONDS"]
+    until = time.time() + seconds
+    cache.set(key, (total, until), seconds)
+    if len(_local_estimates) >= _LOCAL_ESTIMATES_MAX:
+        _local_estimates.clear()
+    _local_estimates[cache.make_and_validate_key(key)] = (total, until)
 
 
 def _flip(f: str) -> str:

@@ -265,3 +265,29 @@ def test_an_estimate_is_reused_for_the_same_list_but_an_exact_count_never_is(
     settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "EXACT_COUNT_LIMIT": 5, "ESTIMATE_CACHE_SECONDS": 0}
     with django_assert_num_queries(1):
         assert bounded_count(qs)[1]
+
+
+def test_a_process_keeps_its_copy_of_an_estimate_until_the_shared_one_ends(monkeypatch, settings):
+    from django.core.cache import cache
+
+    from partnercenter import pagination
+
+    settings.PARTNER_CENTER = {**settings.PARTNER_CENTER, "ESTIMATE_CACHE_SECONDS": 60}
+    now = [1_000_000.0]
+    monkeypatch.setattr(pagination.time, "time", lambda: now[0])
+    pagination._keep_estimate("pc:estimate:a", 120_000)
+    assert cache.get("pc:estimate:a") == (120_000, 1_000_060.0)  # the moment travels with the value
+    cache.delete("pc:estimate:a")
+    assert pagination._kept_estimate("pc:estimate:a") == 120_000  # this process's copy, no round trip
+    # Another process's estimate is read from the shared cache, and kept only as long as it is.
+    cache.set("pc:estimate:b", (7_000, 1_000_030.0))
+    assert pagination._kept_estimate("pc:estimate:b") == 7_000
+    cache.set("pc:estimate:b", (8_000, 1_000_030.0))
+    assert pagination._kept_estimate("pc:estimate:b") == 7_000
+    now[0] = 1_000_031.0
+    assert pagination._kept_estimate("pc:estimate:b") is None  # past its moment: counted again
+    assert pagination._kept_estimate("pc:estimate:a") == 120_000
+    now[0] = 1_000_061.0
+    assert pagination._kept_estimate("pc:estimate:a") is None
+    cache.set("pc:estimate:c", 5_000)  # kept by an older version, without its moment
+    assert pagination._kept_estimate("pc:estimate:c") == 5_000

@@ -1,12 +1,20 @@
-"""The two statements written by hand for the hot path of every list page answer what the ORM
-queries they replace would: the member's roles and permissions (``load_roles``) and the
-customer manager choices of the customer list (``customer_list_managers``, the statement form of
-``assignable_managers``, which the assignment itself checks against)."""
+"""The statements written by hand for the hot path of every list page and API request answer
+what the ORM queries they replace would: the member's roles and permissions (``load_roles``),
+the customer manager choices of the customer list (``customer_list_managers``, the statement
+form of ``assignable_managers``, which the assignment itself checks against) and the API token
+with its member and partner (``api.auth.token_by_digest``)."""
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from api import services as api_services
+from api.auth import token_by_digest
+from api.models import ApiToken
 from customers.selectors import customer_list_managers
 from organization.backends import load_roles
 from organization.models import Role, User
@@ -58,6 +66,40 @@ def test_manager_choices_are_the_partners_active_managers_in_name_order(partner,
     assert (unnamed.pk, "zed") in choices and choices.count((both.pk, "Bo")) == 1
 
 
+def _orm_token(token_hash: str) -> ApiToken:
+    return (
+        ApiToken.objects.select_related("member__partner")
+        .annotate(key_revoked_at=F("api_key__revoked_at"))
+        .get(token_hash=token_hash)
+    )
+
+
+def _fields(instance) -> list:
+    return [getattr(instance, field.attname) for field in instance._meta.concrete_fields]
+
+
+def test_the_token_statement_reads_the_token_member_and_partner_as_the_orm_query(partner, admin_member):
+    key, _raw = api_services.api_key_create(actor=admin_member, name="CI")
+    keyed, _raw = api_services.partner_token_create(member=admin_member, api_key=key)
+    api_services.api_key_revoke(actor=admin_member, api_key=key)
+    plain, _raw = api_services.partner_token_create(member=admin_member)
+    ApiToken.objects.filter(pk=plain.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    admin_member.__class__.objects.filter(pk=admin_member.pk).update(is_active=False, display_name="Zoë <b>")
+    for made in (keyed, plain):
+        orm, statement = _orm_token(made.token_hash), token_by_digest(made.token_hash)
+        with CaptureQueriesContext(connection) as captured:
+            member, its_partner = statement.member, statement.member.partner
+        assert not captured.captured_queries  # loaded with the token, as select_related does
+        for expected, got in ((orm, statement), (orm.member, member), (orm.member.partner, its_partner)):
+            assert type(got) is type(expected) and _fields(got) == _fields(expected)
+            assert got._state.db == expected._state.db and not got._state.adding
+        assert statement.key_revoked_at == orm.key_revoked_at
+    assert token_by_digest(keyed.token_hash).key_revoked_at is not None
+    assert token_by_digest(plain.token_hash).key_revoked_at is None
+    assert token_by_digest(plain.token_hash).member.is_active is False
+    assert token_by_digest("0" * 64) is None
+
+
 @pytest.mark.postgres
 def test_on_postgresql_they_run_prepared_and_answer_the_same(admin_member):
     """Planned once per connection (``partnercenter.statements``) when queries are not being
@@ -79,6 +121,11 @@ def test_on_postgresql_they_run_prepared_and_answer_the_same(admin_member):
     assert len(captured.captured_queries) == 1
     assert f"= {admin_member.pk}" in captured.captured_queries[0]["sql"]
     assert answers[0] == answers[1] == logged._role_perm_cache == _orm_roles(admin_member)[1]
+    made, _raw = api_services.partner_token_create(member=admin_member)
+    assert token_by_digest(made.token_hash).pk == token_by_digest(made.token_hash).pk == made.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        assert len([row[0] for row in cursor.fetchall() if "api_apitoken" in row[0]]) == 1
 
 
 def test_the_setting_turns_them_off_behind_a_pooler_that_cannot_keep_them(monkeypatch):
