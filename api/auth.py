@@ -108,12 +108,11 @@ def token_by_digest(token_hash: str) -> ApiToken | None:
     """The token with this digest, with its member and the member's partner loaded and
     ``key_revoked_at`` (its API key's revocation time) set; None when there is none.
 
-    It runs on every API request (issue 18). As a prepared statement (``partnercenter.statements``)
-    it took 0.12-0.19 ms on the bench database where the ORM query took 1.2: 0.4 building and
-    compiling the query, 0.2 planning it, the rest making the models through select_related.
-    The lookup is on the unique digest (an ORDER BY made PostgreSQL sort and plan the joins
-    again); of the API key only whether it was revoked is read, and a customer token's customer
-    is read where an operation uses it (its wide join doubled the planning, bench/README §19)."""
+    It runs on every API request, as a hand-written prepared statement (DEVELOPERS.md, rule 15;
+    its cost against the ORM query in bench/README §20). The lookup is on the unique digest;
+    of the API key only whether it was revoked is read, and a customer token's customer is read
+    where an operation uses it. The models are made as the ORM makes them: its converters for
+    each column, then ``from_db``."""
     connection, rows = read(ApiToken, _token_sql, [token_hash])
     if not rows:
         return None
