@@ -205,7 +205,10 @@ def _estimate_key(alias: str, query: str, limit: int, max_cost) -> str | None:
     if settings.PARTNER_CENTER["ESTIMATE_CACHE_SECONDS"] <= 0:
         return None
     digest = hashlib.sha256(f"{alias}\0{limit}\0{max_cost}\0{query}".encode()).hexdigest()
-    return f"pc:estimate:{digest}"
+    # "moment": the entry is (estimate, the moment it ends). Entries of the version before,
+    # a bare estimate under "pc:estimate:", are left to expire: a process of that version
+    # still running beside this one (a rolling deploy) would read a pair as a count.
+    return f"pc:estimate:moment:{digest}"
 
 
 # The estimates this process has read from the cache or made, under their full cache key, with
@@ -223,8 +226,8 @@ def _kept_estimate(key: str) -> int | None:
     if found is not None and found[1] > now:
         return found[0]
     value = cache.get(key)
-    if not (isinstance(value, list | tuple) and len(value) == 2):
-        return value  # None, or an estimate kept without its moment (by an older version)
+    if value is None:
+        return None
     total, until = value
     if until <= now:
         return None

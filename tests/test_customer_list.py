@@ -289,5 +289,12 @@ def test_a_process_keeps_its_copy_of_an_estimate_until_the_shared_one_ends(monke
     assert pagination._kept_estimate("pc:estimate:a") == 120_000
     now[0] = 1_000_061.0
     assert pagination._kept_estimate("pc:estimate:a") is None
-    cache.set("pc:estimate:c", 5_000)  # kept by an older version, without its moment
-    assert pagination._kept_estimate("pc:estimate:c") == 5_000
+
+
+def test_the_estimates_key_is_not_the_one_an_older_version_reads_a_bare_count_from():
+    """A process of the version before (a rolling deploy) reads ``pc:estimate:<digest>`` as a
+    count: it must never find an (estimate, moment) pair there."""
+    from partnercenter import pagination
+
+    key = pagination._estimate_key("default", "SELECT 1", 10_000, 1000)
+    assert key.startswith("pc:estimate:moment:")
