@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from customers.controls.selectors import controls_summary
-from customers.funds.rows import funds_rows_context
+from customers.funds.rows import account_center_funds_rows_context
 from customers.funds.selectors import account_center_vouchers
 from customers.home.selectors import VOUCHER_WARNING, account_summary
 from customers.models import Association, Customer
@@ -42,7 +42,7 @@ def my_partner(request):
             "currency": association.partner.currency if association else "",
             "needs_top_up": needs_top_up(customer, association),
             "funds_vouchers": vouchers.latest,
-            "funds_row_context": funds_rows_context(request),
+            "funds_row_context": account_center_funds_rows_context(request),
             "controls_summary": controls_summary(customer),
         },
     )

@@ -7,12 +7,13 @@ Autoescaping is on, with Django's escaping (:func:`django_escape`); ``_``/``gett
 that each row only writes its key into the path. Filters: ``strftime`` writes a date or time in
 the page's time zone, as ``|date`` does in Django templates; ``date`` is Django's ``|date`` (format
 names such as ``SHORT_DATETIME_FORMAT`` in the language's format, the current time zone);
-``truncatechars`` is Django's; ``money``, ``grouped`` and ``moment`` are the portal's filters of
+``truncatechars`` and ``timeuntil`` are Django's; ``money``, ``grouped`` and ``moment`` are the portal's filters of
 the same names (``partnercenter/templatetags``)."""
 import unicodedata
 from datetime import datetime
 
 from django.template.defaultfilters import date as django_date
+from django.template.defaultfilters import timeuntil_filter
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
@@ -110,5 +111,5 @@ def environment(**options) -> Environment:
     env.install_gettext_callables(translation.gettext, translation.ngettext, newstyle=True)
     env.globals.update(url=reverse, static=static)
     env.filters.update(date=date, grouped=grouped, money=money, moment=moment, strftime=strftime,
-                       truncatechars=truncatechars)
+                       timeuntil=timeuntil_filter, truncatechars=truncatechars)
     return env

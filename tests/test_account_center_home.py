@@ -1,6 +1,6 @@
 """The Account Center home: what the customer must answer, its partner, money and vouchers."""
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 from django.urls import reverse
@@ -92,6 +92,25 @@ def test_the_unused_total_counts_every_unused_voucher_and_the_warning_lists_only
     html = body(client)
     assert unused_total(html) == "USD 300.25"
     assert html.count('class="expiring-voucher"') == 1 and "USD 0.25, valid until" in html
+
+
+def test_a_voucher_about_to_expire_reads_its_amount_moment_and_time_left_in_the_language(
+    client, customer_user, customer, partner
+):
+    """The row template writes the sentence as ``{% blocktranslate %}`` did: the moment's
+    markup kept (not escaped), the amount in the partner's currency, the time left as
+    ``|timeuntil`` words it, in English and in Chinese."""
+    expires = timezone.now() + timedelta(days=9, minutes=5)
+    Voucher.objects.create(partner=partner, customer=customer, amount=Decimal("1234.50"), expires_at=expires)
+    client.force_login(customer_user)
+    utc = expires.astimezone(UTC)
+    moment = (f'<time datetime="{utc:%Y-%m-%dT%H:%M:%S}Z" title="{utc:%Y-%m-%d %H:%M} UTC">'
+              f'{utc:%Y-%m-%d %H:%M}</time>')
+    entry = re.search(r'<li class="expiring-voucher">(.*?)</li>', body(client)).group(1)
+    assert entry == f"USD 1,234.50, valid until {moment} (in 1\xa0week, 2\xa0days)"
+    client.cookies["django_language"] = "zh-hans"
+    entry = re.search(r'<li class="expiring-voucher">(.*?)</li>', body(client)).group(1)
+    assert entry == f"USD 1,234.50，有效期至 {moment}（1\xa0周，2\xa0日后）"
 
 
 def test_with_no_unused_voucher_the_total_is_zero(client, customer_user, customer, partner):

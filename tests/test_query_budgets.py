@@ -84,6 +84,23 @@ def test_the_customer_page_reads_at_most_six_statements(as_user, admin_member, f
     assert "USD 25.50" in html and "USD 40.00" in html
 
 
+def test_the_customer_page_shows_the_enterprise_master_and_the_freezing_partner_within_its_budget(
+    as_user, admin_member, partner, full_customer
+):
+    """The master's account name and the freezing partner's name are read in the page's
+    association statement (scalar subqueries), not by a statement of their own."""
+    master = f.CustomerFactory(account_name="acme-holding", enterprise_role=Customer.EnterpriseRole.MASTER)
+    Customer.objects.filter(pk=full_customer.pk).update(
+        enterprise_role=Customer.EnterpriseRole.SUB, enterprise_master=master, financially_hosted=True,
+        frozen=True, frozen_source="partner", frozen_by_partner=partner, frozen_at=timezone.now(),
+    )
+    queries, html, sql = count(as_user(admin_member), reverse("customers:detail", args=[full_customer.pk]))
+    assert queries <= PAGE_BUDGET, "\n".join(sql)
+    assert "acme-holding (financially hosted)" in html
+    assert "Frozen by the partner" in html
+    assert f'Frozen by</dt>\n  <dd class="col-sm-7">{partner.name}' in html
+
+
 def test_the_customer_page_shows_a_reserved_instance_on_its_day(as_user, admin_member, customer):
     """The reserved instances come back as JSON in the customer's statement: their moment is
     read back as the same aware datetime (shown in the template's date)."""

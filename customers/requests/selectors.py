@@ -145,17 +145,18 @@ class RequestOverview:
 
 
 def request_overview(
-    qs: QuerySet[AssociationRequest], *, pending: Q | None = None, latest: int = LATEST
+    qs: QuerySet[AssociationRequest], *, pending: Q | None = None, latest: int = LATEST, annotations=None
 ) -> RequestOverview:
     """The ``latest`` requests of ``qs`` and its pending ones matching ``pending``, in one
     statement: the newest ids as a subquery ORed with the pending condition, so the pending
-    ones are read even when they are not among the newest."""
+    ones are read even when they are not among the newest. ``annotations`` are added to the
+    rows read, not to the subquery (a join they need is not planned twice)."""
     newest = qs.order_by("-created_at", "-pk").values("pk")[:latest]
     listed_pending = Q(status=Status.PENDING) & (Q() if pending is None else pending)
     flagged = Case(When(listed_pending, then=Value(True)), default=Value(False), output_field=BooleanField())
     rows = list(
         qs.filter(Q(pk__in=newest) | listed_pending)
-        .annotate(listed_pending=flagged)
+        .annotate(listed_pending=flagged, **(annotations or {}))
         .order_by("-created_at", "-pk")
     )
     # The newest ids are the first ``latest`` rows of qs, and every row read is one of qs.
@@ -183,9 +184,9 @@ def customer_request_overview(customer: Customer) -> RequestOverview:
     partner rows)."""
     return request_overview(
         AssociationRequest.objects.filter(association__customer=customer)
-        .only("association_id", "kind", "status", "created_at", "deadline")
-        .annotate(partner_name=F("association__partner__name")),
+        .only("association_id", "kind", "status", "created_at", "deadline"),
         pending=Q(association__status=Association.Status.ACTIVE),
+        annotations={"partner_name": F("association__partner__name")},
     )
 
 
