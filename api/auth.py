@@ -6,7 +6,6 @@ the token against its origin (member active and still permitted, key not revoked
 still associated in reseller type), which is what makes revocation immediate."""
 import hashlib
 import secrets
-import weakref
 from functools import cache, wraps
 
 from django.utils import timezone
@@ -16,7 +15,7 @@ from api.errors import ApiError, not_authenticated, permission_denied, unauthori
 from api.models import ApiKey, ApiToken
 from customers.models import Association, Customer
 from organization.models import Partner, User
-from partnercenter.statements import Names, read
+from partnercenter.statements import Names, columns, instances, read
 
 KEY_PREFIX = "pck_"
 TOKEN_PREFIXES = {ApiToken.Kind.PARTNER: "pct_", ApiToken.Kind.CUSTOMER: "pcc_"}
@@ -70,11 +69,7 @@ def _token_sql(alias: str) -> str:
     F("api_key__revoked_at")).get(token_hash=…)`` reads (its joins, its columns, in its order),
     which ``tests/test_hand_written_statements.py`` holds it to."""
     n = Names(alias)
-    shown = ", ".join(
-        f"{table}.{n.quote(field.column)}"
-        for table, model in zip(("t", "u", "p"), _TOKEN_MODELS, strict=True)
-        for field in model._meta.concrete_fields
-    )
+    shown = columns(n, list(zip(("t", "u", "p"), _TOKEN_MODELS, strict=True)))
     return (
         f"SELECT {shown}, k.{n.column(ApiKey, 'revoked_at')} FROM {n.table(ApiToken)} t "  # noqa: S608
         f"LEFT OUTER JOIN {n.table(ApiKey)} k ON k.{n.column(ApiKey, 'id')} = t.{n.column(ApiToken, 'api_key')} "
@@ -84,26 +79,6 @@ def _token_sql(alias: str) -> str:
     )
 
 
-# Per connection: (column index, column, the converters the ORM would apply to it), for the columns
-# that have any (SQLite's booleans, decimals and aware datetimes, say).
-_converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _token_converters(connection) -> list:
-    found = _converters.get(connection)
-    if found is None:
-        columns = [
-            field.get_col(model._meta.db_table) for model in _TOKEN_MODELS for field in model._meta.concrete_fields
-        ]
-        columns.append(ApiKey._meta.get_field("revoked_at").get_col(ApiKey._meta.db_table))
-        found = [
-            (i, column, converters) for i, column in enumerate(columns)
-            if (converters := connection.ops.get_db_converters(column) + column.get_db_converters(connection))
-        ]
-        _converters[connection] = found
-    return found
-
-
 def token_by_digest(token_hash: str) -> ApiToken | None:
     """The token with this digest, with its member and the member's partner loaded and
     ``key_revoked_at`` (its API key's revocation time) set; None when there is none.
@@ -111,24 +86,15 @@ def token_by_digest(token_hash: str) -> ApiToken | None:
     It runs on every API request, as a hand-written prepared statement (DEVELOPERS.md, rule 15;
     its cost against the ORM query in bench/README §20). The lookup is on the unique digest;
     of the API key only whether it was revoked is read, and a customer token's customer is read
-    where an operation uses it. The models are made as the ORM makes them: its converters for
-    each column, then ``from_db``."""
+    where an operation uses it."""
     connection, rows = read(ApiToken, _token_sql, [token_hash])
     if not rows:
         return None
-    values = list(rows[0])
-    for i, column, converters in _token_converters(connection):
-        for converter in converters:
-            values[i] = converter(values[i], column, connection)
-    alias = connection.alias
-    counts = [len(model._meta.concrete_fields) for model in _TOKEN_MODELS]
-    token = ApiToken.from_db(alias, None, values[: counts[0]])
-    member = User.from_db(alias, None, values[counts[0]: counts[0] + counts[1]])
-    partner_values = values[counts[0] + counts[1]: -1]
-    partner = Partner.from_db(alias, None, partner_values) if partner_values[0] is not None else None
+    revoked = ((ApiKey, "revoked_at"),)
+    (token, member, partner), (key_revoked_at,) = instances(connection, _TOKEN_MODELS, rows[0], revoked)
     ApiToken.member.field.set_cached_value(token, member)
     User.partner.field.set_cached_value(member, partner)
-    token.key_revoked_at = values[-1]
+    token.key_revoked_at = key_revoked_at
     return token
 
 

@@ -64,6 +64,8 @@ def main(n: int) -> None:
         )
 
     cases = [
+        ("signed-in user", lambda: User.objects.select_related("partner").filter(pk=admin.pk).first(),
+         lambda: backends.signed_in_user(admin.pk)),
         ("roles", orm_roles, statement_roles),
         ("managers", orm_managers, lambda: customer_list_managers(admin)),
         ("api token", orm_token, lambda: token_by_digest(token.token_hash)),

@@ -10,8 +10,8 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 
-from organization.models import Role, User
-from partnercenter.statements import Names, read
+from organization.models import Partner, Role, User
+from partnercenter.statements import Names, columns, instances, read
 
 # A role that grants this is customer-facing: it decides which customers its holder sees.
 CUSTOMER_FACING_PERMISSION = "customers.view_customer"
@@ -72,11 +72,31 @@ def customer_role_keys(user) -> list[str]:
     load_roles(user)
     return user._customer_role_keys
 
+@cache
+def _user_sql(alias: str) -> str:
+    """The statement behind :func:`signed_in_user`, written once per database: what
+    ``User.objects.select_related("partner").filter(pk=…).first()`` reads (its join, its
+    columns, in its order), which ``tests/test_hand_written_statements.py`` holds it to."""
+    n = Names(alias)
+    return (
+        f"SELECT {columns(n, [('u', User), ('p', Partner)])} FROM {n.table(User)} u "  # noqa: S608
+        f"LEFT OUTER JOIN {n.table(Partner)} p ON p.{n.column(Partner, 'id')} = u.{n.column(User, 'partner')} "
+        f"WHERE u.{n.column(User, 'id')} = %s"
+    )
+
+
 def signed_in_user(user_id) -> User | None:
     """The user with this id and their partner (None for a user without one), read together
     because the partner is on every portal page; None when there is no such user. Its
-    distributor is shown on the profile page only, which reads it there."""
-    return User.objects.select_related("partner").filter(pk=user_id).first()
+    distributor is shown on the profile page only, which reads it there. It runs on every
+    portal request, as a hand-written prepared statement (rule 15; its cost against the ORM
+    query in bench/README §20)."""
+    connection, rows = read(User, _user_sql, [user_id])
+    if not rows:
+        return None
+    (user, partner), _rest = instances(connection, (User, Partner), rows[0])
+    User.partner.field.set_cached_value(user, partner)
+    return user
 
 
 class RolePermissionBackend(ModelBackend):

@@ -1,8 +1,11 @@
-"""Helpers for the few statements written by hand on the hot path of every page (the member's
-roles, the customer list's manager choices: DEVELOPERS.md, rule 15). Only the models' quoted
-table and column names go into the text; values are always parameters.
-``tests/test_hand_written_statements.py`` holds each statement to the ORM query it stands for."""
-from collections.abc import Callable
+"""Helpers for the few statements written by hand on the hot path of every page (the signed-in
+user, the member's roles, the customer list's manager choices, the API token: DEVELOPERS.md,
+rule 15). Only the models' quoted table and column names go into the text; values are always
+parameters. ``tests/test_hand_written_statements.py`` holds each statement to the ORM query it
+stands for. A statement that reads whole rows of several models (``columns``) makes them as the
+ORM does (``instances``: its converters for each column, then ``from_db``)."""
+import weakref
+from collections.abc import Callable, Sequence
 
 import psycopg
 from django.db import connections, router
@@ -48,3 +51,47 @@ def read(model, statement: Callable[[str], str], params: list):
     with _cursor(connection) as cursor:
         cursor.execute(statement(alias), params)
         return connection, cursor.fetchall()
+
+
+def columns(names: Names, tables: Sequence[tuple[str, type]]) -> str:
+    """Every concrete column of each model, qualified by its table's alias in the statement, in
+    the models' field order: what ``select_related`` reads of them."""
+    return ", ".join(
+        f"{alias}.{names.quote(field.column)}" for alias, model in tables for field in model._meta.concrete_fields
+    )
+
+
+# Per connection and models: (column index, column, the converters the ORM would apply to it),
+# for the columns that have any (SQLite's booleans, decimals and aware datetimes, say).
+_converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _converters_of(connection, models: tuple, extra: tuple) -> list:
+    known = _converters.setdefault(connection, {})
+    found = known.get((models, extra))
+    if found is None:
+        cols = [field.get_col(model._meta.db_table) for model in models for field in model._meta.concrete_fields]
+        cols += [model._meta.get_field(name).get_col(model._meta.db_table) for model, name in extra]
+        found = [
+            (i, column, converters) for i, column in enumerate(cols)
+            if (converters := connection.ops.get_db_converters(column) + column.get_db_converters(connection))
+        ]
+        known[(models, extra)] = found
+    return found
+
+
+def instances(connection, models: tuple, row: Sequence, extra: tuple = ()) -> tuple[list, list]:
+    """The instances of ``models`` whose whole rows (``columns``) start ``row``, each None
+    where its primary key is NULL (a LEFT JOIN that found nothing), and the values after them:
+    the columns ``extra`` names as (model, field name), converted as the ORM would."""
+    values = list(row)
+    for i, column, converters in _converters_of(connection, models, extra):
+        for converter in converters:
+            values[i] = converter(values[i], column, connection)
+    made, start = [], 0
+    for model in models:
+        count = len(model._meta.concrete_fields)
+        own = values[start: start + count]
+        made.append(model.from_db(connection.alias, None, own) if own[0] is not None else None)
+        start += count
+    return made, values[start:]

@@ -100,6 +100,26 @@ def test_the_token_statement_reads_the_token_member_and_partner_as_the_orm_query
     assert token_by_digest("0" * 64) is None
 
 
+def test_the_signed_in_user_statement_reads_the_user_and_partner_as_the_orm_query(partner, admin_member):
+    from organization.backends import signed_in_user
+
+    User.objects.filter(pk=admin_member.pk).update(display_name="Zoë <b>", last_login=timezone.now())
+    people = [admin_member, f.OperatorFactory(), f.CustomerWithUserFactory().user]
+    for person in people:
+        orm = User.objects.select_related("partner").filter(pk=person.pk).first()
+        got = signed_in_user(person.pk)
+        with CaptureQueriesContext(connection) as captured:
+            its_partner = got.partner
+        assert not captured.captured_queries  # loaded with the user, as select_related does
+        assert type(got) is User and _fields(got) == _fields(orm)
+        assert got._state.db == orm._state.db and not got._state.adding
+        if orm.partner is None:
+            assert its_partner is None
+        else:
+            assert _fields(its_partner) == _fields(orm.partner)
+    assert signed_in_user(10**9) is None
+
+
 @pytest.mark.postgres
 def test_on_postgresql_they_run_prepared_and_answer_the_same(admin_member):
     """Planned once per connection (``partnercenter.statements``) when queries are not being
