@@ -38,7 +38,7 @@ def my_partner(request):
             "customer": customer,
             "association": association,
             "request_overview": overview,
-            "summary": account_summary(customer, now=now, requests=overview, vouchers=vouchers),
+            "summary": account_summary(requests=overview, vouchers=vouchers, now=now),
             "currency": association.partner.currency if association else "",
             "needs_top_up": needs_top_up(customer, association),
             "funds_vouchers": vouchers.latest,

@@ -114,6 +114,16 @@ class Context:
             )
         return self._request_facts
 
+    def has_unexpired_reserved_instances(self) -> bool:
+        """Whether the customer has reserved instances not yet expired: the answer the
+        association was read with when a page read it with its facts
+        (``customers.selectors.association_facts``), else asked here. The services' locked rows
+        carry no facts, so under the lock the database is asked."""
+        known = getattr(self.association, "has_unexpired_reserved_instances", None)
+        if known is not None and self.association.customer_id == self.customer.pk:
+            return known
+        return self.customer.reserved_instances.filter(expires_at__gt=self.now).exists()
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -349,11 +359,7 @@ class ReservedInstances(Check):
     }
 
     def failing(self, ctx):
-        # A page's read of the association may carry the answer (customers.selectors.association_facts).
-        known = getattr(ctx.association, "has_unexpired_reserved_instances", None)
-        if known is not None and ctx.association.customer_id == ctx.customer.pk:
-            return known
-        return ctx.customer.reserved_instances.filter(expires_at__gt=ctx.now).exists()
+        return ctx.has_unexpired_reserved_instances()
 
 
 @register

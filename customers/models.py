@@ -499,6 +499,12 @@ class LedgerEntry(models.Model):
         raise AppendOnlyError("Ledger entries cannot be deleted.")
 
 
+def voucher_expired(voucher) -> bool:
+    """Whether a voucher (a ``Voucher``, or a row read as values with its ``status`` and
+    ``expires_at``) is past its date unused: expired, though its status still says unused."""
+    return voucher.status == Voucher.Status.UNUSED and voucher.expires_at <= timezone.now()
+
+
 class Voucher(models.Model):
     """Credit a partner issues to an associated customer from its voucher quota (R13)."""
 
@@ -541,7 +547,7 @@ class Voucher(models.Model):
 
     @property
     def is_expired(self) -> bool:
-        return self.status == self.Status.UNUSED and self.expires_at <= timezone.now()
+        return voucher_expired(self)
 
 
 class Invitation(models.Model):

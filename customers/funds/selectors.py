@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from customers.models import Customer, LedgerEntry, Voucher
+from customers.models import Customer, LedgerEntry, Voucher, voucher_expired
 from customers.selectors import narrowed_to_managers
 from partnercenter.pagination import ListedRow
 
@@ -82,8 +82,7 @@ class ShownVoucher(ListedRow):
 
     @property
     def is_expired(self) -> bool:
-        """As ``Voucher.is_expired``."""
-        return self.status == Voucher.Status.UNUSED and self.expires_at <= timezone.now()
+        return voucher_expired(self)
 
 
 def customer_funds_for_member(*, user, customer: Customer) -> dict:
@@ -136,8 +135,7 @@ class AccountCenterVoucher(ListedRow):
 
     @property
     def is_expired(self) -> bool:
-        """As ``Voucher.is_expired``."""
-        return self.status == Voucher.Status.UNUSED and self.expires_at <= timezone.now()
+        return voucher_expired(self)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 
@@ -16,11 +16,9 @@ from customers.checks import add_months, cooldown_months
 from customers.models import (
     Association,
     AssociationRequest,
-    Customer,
     Invitation,
     LedgerEntry,
     PartnerDayCount,
-    Voucher,
 )
 from customers.selectors import active_associations_for, manager_scope
 from partnercenter.pagination import bounded_count
@@ -407,45 +405,22 @@ class AccountSummary:
 
     requests_to_answer: list[AssociationRequest] = field(default_factory=list)
     own_dissociation: AssociationRequest | None = None
-    expiring_vouchers: list[Voucher] = field(default_factory=list)
+    expiring_vouchers: list = field(default_factory=list)
     unused_voucher_total: Decimal = Decimal("0.00")
 
 
-def account_summary(customer: Customer, *, now: datetime | None = None, requests=None, vouchers=None) -> AccountSummary:
-    """The customer's open requests on its active association (the partner's, to answer by
-    their deadline; its own dissociation, to wait for) and its unused vouchers: their total
-    and those expiring within 30 days. Two statements, or none when the Account Center home
-    passes what it read already (``requests``: a ``RequestOverview`` of the customer,
-    ``vouchers``: its ``AccountCenterVouchers``, read with ``expiring_within=VOUCHER_WARNING``)."""
-    now = now or timezone.now()
-    summary = AccountSummary()
-    if requests is not None:
-        pending = requests.open(now)
-    else:
-        pending = (
-            AssociationRequest.objects.filter(
-                association__customer=customer,
-                association__status=Association.Status.ACTIVE,
-                status=RequestStatus.PENDING,
-                deadline__gt=now,
-            )
-            .annotate(partner_name=F("association__partner__name"))
-            .order_by("deadline", "id")
-        )
-    for association_request in pending:
+def account_summary(*, requests, vouchers, now: datetime) -> AccountSummary:
+    """From what the Account Center home read already: the customer's open requests on its
+    active association (the partner's, to answer by their deadline; its own dissociation, to
+    wait for) from ``requests`` (its ``RequestOverview``), and its unused vouchers' total and
+    those expiring within :data:`VOUCHER_WARNING` from ``vouchers`` (its
+    ``AccountCenterVouchers``, read with ``expiring_within=VOUCHER_WARNING``)."""
+    summary = AccountSummary(
+        expiring_vouchers=vouchers.expiring, unused_voucher_total=vouchers.unused_total
+    )
+    for association_request in requests.open(now):
         if association_request.kind == Kind.DISSOCIATION:
             summary.own_dissociation = summary.own_dissociation or association_request
         else:
             summary.requests_to_answer.append(association_request)
-    if vouchers is not None:
-        summary.unused_voucher_total = vouchers.unused_total
-        summary.expiring_vouchers = vouchers.expiring
-        return summary
-    unused = list(
-        Voucher.objects.filter(customer=customer, status=Voucher.Status.UNUSED, expires_at__gt=now)
-        .select_related("partner")
-        .order_by("expires_at", "id")
-    )
-    summary.unused_voucher_total = sum((v.amount for v in unused), Decimal("0.00"))
-    summary.expiring_vouchers = [v for v in unused if v.expires_at <= now + VOUCHER_WARNING]
     return summary

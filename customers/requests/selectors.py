@@ -86,20 +86,20 @@ def request_for_customer(customer: Customer, pk) -> AssociationRequest:
     )
 
 
+def _active_association_of(customer: Customer) -> QuerySet[Association]:
+    return Association.objects.filter(customer=customer, status=Association.Status.ACTIVE)
+
+
 def active_association_for_customer(customer: Customer) -> Association | None:
-    return (
-        Association.objects.filter(customer=customer, status=Association.Status.ACTIVE)
-        .select_related("partner__distributor", "customer")
-        .first()
-    )
+    return _active_association_of(customer).select_related("partner__distributor", "customer").first()
 
 
 def account_center_association(customer: Customer) -> Association | None:
-    """The Account Center home's view of the customer's active association (or None): its
-    columns and its partner's name and currency, what the home shows, with ``customer`` given
-    rather than joined again."""
+    """:func:`active_association_for_customer` as the Account Center home shows it: the
+    association's columns and its partner's name and currency, with ``customer`` given rather
+    than joined again."""
     association = (
-        Association.objects.filter(customer=customer, status=Association.Status.ACTIVE)
+        _active_association_of(customer)
         .select_related("partner")
         .only(*[f.attname for f in Association._meta.concrete_fields], "partner__name", "partner__currency")
         .first()

@@ -9,10 +9,10 @@ request, ``request``, ``csrf_input`` and ``csrf_token``, and ``tz``, the current
 key=value %}`` renders one such template with extra values, for the parts of a row that a
 detail page shows too.
 
-``csrf_input`` and ``csrf_token`` are worked out once per page, the first time a row writes
-one: the Jinja2 backend's own are lazy strings that mask the token again on every use (32
-random choices each), which a list with a form per row paid for on every row. One masked token
-serves every form of the page, as it does a page's forms in Django templates."""
+``csrf_input`` and ``csrf_token`` are worked out once per rendered template, the first time a
+row writes one: the Jinja2 backend's own are lazy strings that mask the token again on every
+use (32 random choices each), which a list with a form per row paid for on every row. One
+masked token serves every form of the rows, as a page's forms share one in Django templates."""
 from django import template
 from django.middleware.csrf import get_token
 from django.template import engines
